@@ -1,0 +1,1 @@
+"""nova-conductor's RPC surface: endpoints, routing and the legacy fallback."""

@@ -1,0 +1,217 @@
+"""nova-conductor's RPC endpoints: ConductorAPI 3.0, baseapi 1.1 and compute_task 1.26.
+
+The object endpoints look the object class up exactly as nova's registry does (so errors
+match), then run the native handler, or raise NotNative for the server to forward.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aioconductor.context import RequestContext
+from aioconductor.db.engine import Database
+from aioconductor.errors import (
+    IncompatibleObjectVersion,
+    NotNative,
+    RemoteFailure,
+    UnsupportedObjectError,
+)
+from aioconductor.messaging.dispatcher import EndpointTarget, rpc_method
+from aioconductor.messaging.versions import parse_version
+from aioconductor.objects import registry
+from aioconductor.objects.catalog import NOVA_OBJECT_VERSIONS
+from aioconductor.objects.primitives import ObjectPrimitive
+
+CONDUCTOR_API_VERSION = "3.0"
+BASE_API_VERSION = "1.1"
+COMPUTE_TASK_API_VERSION = "1.26"
+
+
+class NotServed(RemoteFailure):
+    """What a caller gets for a request we do not serve when no fallback is configured."""
+
+    remote_module = "aioconductor.errors"
+
+
+def not_native(what: str) -> NotNative:
+    reason = (
+        f"{what} is not served natively by aioconductor and no legacy conductor is "
+        "configured ([aioconductor] fallback_exchange)"
+    )
+    return NotNative(reason, NotServed(reason))
+
+
+def check_object_version(objname: str, requested: str) -> str:
+    """oslo's obj_class_from_name: our version of `objname` if it can serve `requested`."""
+    ours = NOVA_OBJECT_VERSIONS.get(objname)
+    if ours is None:
+        raise UnsupportedObjectError(objtype=objname)
+    if requested == ours:
+        return ours
+    try:
+        want, have = parse_version(requested), parse_version(ours)
+    except ValueError:
+        raise IncompatibleObjectVersion(objname=objname, objver=requested, supported=ours) from None
+    if want[0] == have[0] and want[1] <= have[1]:
+        return ours
+    raise IncompatibleObjectVersion(objname=objname, objver=requested, supported=ours)
+
+
+class BaseApiEndpoint:
+    target = EndpointTarget(namespace="baseapi", version=BASE_API_VERSION)
+
+    @rpc_method
+    async def ping(self, ctx: RequestContext, arg: Any) -> dict[str, Any]:
+        return {"service": "conductor", "arg": arg}
+
+    @rpc_method
+    async def get_backdoor_port(self, ctx: RequestContext) -> None:
+        return None  # there is no eventlet backdoor here
+
+
+class ConductorEndpoint:
+    target = EndpointTarget(namespace=None, version=CONDUCTOR_API_VERSION)
+
+    def __init__(self, db: Database | None) -> None:
+        self._db = db
+
+    def _database(self, what: str) -> Database:
+        if self._db is None:
+            raise not_native(f"{what} (no [database] connection)")
+        return self._db
+
+    @rpc_method
+    async def object_class_action_versions(
+        self,
+        ctx: RequestContext,
+        objname: str,
+        objmethod: str,
+        object_versions: dict[str, str],
+        args: list[Any],
+        kwargs: dict[str, Any],
+    ) -> Any:
+        if not isinstance(object_versions, dict):
+            raise TypeError("object_versions must be a dict")
+        check_object_version(objname, object_versions[objname])
+        handler = registry.class_handler(objname, objmethod)
+        if handler is None:
+            raise not_native(f"{objname}.{objmethod}")
+        call = registry.ClassCall(
+            ctx=ctx,
+            db=self._database(f"{objname}.{objmethod}"),
+            objname=objname,
+            versions=object_versions,
+        )
+        return await handler(call, *_positional(args), **_keywords(kwargs))
+
+    @rpc_method
+    async def object_action(
+        self,
+        ctx: RequestContext,
+        objinst: dict[str, Any],
+        objmethod: str,
+        args: list[Any],
+        kwargs: dict[str, Any],
+    ) -> list[Any]:
+        obj = ObjectPrimitive.from_wire(objinst)
+        check_object_version(obj.name, obj.version)
+        handler = registry.instance_handler(obj.name, objmethod)
+        if handler is None:
+            raise not_native(f"{obj.name}.{objmethod}")
+        call = registry.InstanceCall(
+            ctx=ctx,
+            db=self._database(f"{obj.name}.{objmethod}"),
+            objname=obj.name,
+            versions={obj.name: obj.version},
+            obj=obj,
+        )
+        result = await handler(call, *_positional(args), **_keywords(kwargs))
+        updates = dict(call.updates)
+        updates["obj_what_changed"] = sorted(call.obj.changes)
+        return [updates, result]
+
+    @rpc_method
+    async def object_backport_versions(
+        self, ctx: RequestContext, objinst: dict[str, Any], object_versions: dict[str, str]
+    ) -> dict[str, Any]:
+        obj = ObjectPrimitive.from_wire(objinst)
+        check_object_version(obj.name, obj.version)
+        target = object_versions[obj.name]
+        if target == obj.version:
+            return obj.to_wire()
+        raise not_native(f"backport of {obj.name} {obj.version} to {target}")
+
+    @rpc_method
+    async def provider_fw_rule_get_all(self, ctx: RequestContext) -> list[Any]:
+        return []  # legacy stub nova-conductor still answers
+
+
+def _positional(args: Any) -> list[Any]:
+    if args is None:
+        return []
+    if not isinstance(args, list):
+        raise TypeError(f"args must be a list, not {type(args).__name__}")
+    return args
+
+
+def _keywords(kwargs: Any) -> dict[str, Any]:
+    if kwargs is None:
+        return {}
+    if not isinstance(kwargs, dict):
+        raise TypeError(f"kwargs must be a dict, not {type(kwargs).__name__}")
+    return kwargs
+
+
+class ComputeTaskEndpoint:
+    """compute_task 1.26: orchestration (scheduler, placement, compute RPC) is left to the
+    legacy conductor; every method is forwarded or refused with a clear failure."""
+
+    target = EndpointTarget(namespace="compute_task", version=COMPUTE_TASK_API_VERSION)
+
+    async def _orchestration(self, method: str) -> Any:
+        raise not_native(f"compute_task.{method}")
+
+    @rpc_method
+    async def migrate_server(self, ctx: RequestContext, **_: Any) -> Any:
+        return await self._orchestration("migrate_server")
+
+    @rpc_method
+    async def live_migrate_instance(self, ctx: RequestContext, **_: Any) -> Any:
+        return await self._orchestration("live_migrate_instance")
+
+    @rpc_method
+    async def build_instances(self, ctx: RequestContext, **_: Any) -> Any:
+        return await self._orchestration("build_instances")
+
+    @rpc_method
+    async def schedule_and_build_instances(self, ctx: RequestContext, **_: Any) -> Any:
+        return await self._orchestration("schedule_and_build_instances")
+
+    @rpc_method
+    async def unshelve_instance(self, ctx: RequestContext, **_: Any) -> Any:
+        return await self._orchestration("unshelve_instance")
+
+    @rpc_method
+    async def rebuild_instance(self, ctx: RequestContext, **_: Any) -> Any:
+        return await self._orchestration("rebuild_instance")
+
+    @rpc_method
+    async def cache_images(self, ctx: RequestContext, **_: Any) -> Any:
+        return await self._orchestration("cache_images")
+
+    @rpc_method
+    async def confirm_snapshot_based_resize(self, ctx: RequestContext, **_: Any) -> Any:
+        return await self._orchestration("confirm_snapshot_based_resize")
+
+    @rpc_method
+    async def revert_snapshot_based_resize(self, ctx: RequestContext, **_: Any) -> Any:
+        return await self._orchestration("revert_snapshot_based_resize")
+
+    @rpc_method
+    async def attach_volume(self, ctx: RequestContext, **_: Any) -> Any:
+        return await self._orchestration("attach_volume")
+
+
+def conductor_endpoints(db: Database | None) -> list[Any]:
+    """In nova's order: ConductorManager, BaseRPCAPI, ComputeTaskManager."""
+    return [ConductorEndpoint(db), BaseApiEndpoint(), ComputeTaskEndpoint()]

@@ -1,0 +1,346 @@
+"""Resolved settings: the operator's nova.conf, our [aioconductor] section, and the environment.
+
+Every option nova.conf already has keeps nova's name, section and default, so an existing
+nova.conf works unchanged. Our own options live in `[aioconductor]`. Environment variables
+override files: `AIOCONDUCTOR_<KEY>` sets `[aioconductor] <key>` and
+`AIOCONDUCTOR_<SECTION>__<KEY>` sets any other option (e.g. `AIOCONDUCTOR_DEFAULT__HOST`,
+`AIOCONDUCTOR_DATABASE__CONNECTION`), which is what container deployments need.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from aioconductor.config import nova_conf
+from aioconductor.errors import ConfigError
+
+ENV_PREFIX = "AIOCONDUCTOR_"
+# Our own prefetch when nova.conf leaves rabbit_qos_prefetch_count at oslo's 0 (= unlimited):
+# it bounds in-flight requests per worker, and the broker holds the rest.
+DEFAULT_PREFETCH = 64
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class RabbitOptions(_Section):
+    """[oslo_messaging_rabbit]: the options that change topology or behaviour."""
+
+    amqp_durable_queues: bool = False
+    amqp_auto_delete: bool = False
+    rabbit_ha_queues: bool = False
+    rabbit_quorum_queue: bool = False
+    rabbit_quorum_delivery_limit: int = Field(0, ge=0)
+    rabbit_quorum_max_memory_length: int = Field(0, ge=0)
+    rabbit_quorum_max_memory_bytes: int = Field(0, ge=0)
+    rabbit_transient_quorum_queue: bool = False
+    rabbit_transient_queues_ttl: int = Field(1800, ge=0)
+    rabbit_stream_fanout: bool = False
+    use_queue_manager: bool = False
+    hostname: str = Field(default_factory=socket.gethostname)
+    processname: str = Field(default_factory=lambda: Path(sys.argv[0]).name or "aioconductor")
+    enable_cancel_on_failover: bool = False
+    rabbit_qos_prefetch_count: int = Field(0, ge=0)
+    heartbeat_timeout_threshold: int = Field(60, ge=0)
+    heartbeat_rate: int = Field(3, ge=1)
+    kombu_missing_consumer_retry_timeout: float = Field(60, ge=0)
+    kombu_reconnect_delay: float = Field(1.0, ge=0)
+    rabbit_retry_interval: float = Field(1, ge=0)
+    rabbit_retry_backoff: float = Field(2, ge=0)
+    rabbit_interval_max: float = Field(30, ge=0)
+    rabbit_login_method: Literal["AMQPLAIN", "PLAIN", "EXTERNAL", "RABBIT-CR-DEMO"] = "AMQPLAIN"
+    ssl: bool = False
+    ssl_ca_file: str = ""
+    ssl_cert_file: str = ""
+    ssl_key_file: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RabbitOptions:
+        if self.rabbit_ha_queues and self.rabbit_quorum_queue:
+            raise ValueError("rabbit_ha_queues and rabbit_quorum_queue cannot both be true")
+        if self.rabbit_stream_fanout and not (
+            self.rabbit_qos_prefetch_count > 0 and self.rabbit_transient_quorum_queue
+        ):
+            raise ValueError(
+                "rabbit_stream_fanout needs rabbit_qos_prefetch_count > 0 and "
+                "rabbit_transient_quorum_queue = true (as oslo.messaging requires)"
+            )
+        return self
+
+
+class AioConductorOptions(_Section):
+    """[aioconductor]: options nova.conf does not have."""
+
+    prefetch_count: int = Field(0, ge=0, description="0: rabbit_qos_prefetch_count, else 64")
+    max_message_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    ack_mode: Literal["early", "after_reply"] = "early"
+    duplicate_window: int = Field(256, ge=16)
+    fallback_exchange: str | None = None
+    fallback_timeout: float = Field(5.0, gt=0)
+    db_driver: Literal["aiomysql", "asyncmy"] = "aiomysql"
+    db_pool_size: int = Field(0, ge=0, description="0: sized to the in-flight limit")
+    db_pool_timeout: float = Field(30.0, gt=0)
+    register_service: bool = True
+    metrics_bind: str = "127.0.0.1:9469"
+    worker_heartbeat_timeout: float = Field(30.0, gt=0)
+    worker_state_dir: str = ""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+
+class AmqpEndpoint(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    host: str
+    port: int
+    username: str
+    password: SecretStr
+    virtual_host: str
+
+    def url(self) -> str:
+        from urllib.parse import quote
+
+        user = quote(self.username, safe="")
+        password = quote(self.password.get_secret_value(), safe="")
+        vhost = quote(self.virtual_host, safe="")
+        return f"amqp://{user}:{password}@{self.host}:{self.port}/{vhost}"
+
+
+class Settings(BaseModel):
+    """Everything a worker needs; picklable, so the supervisor can hand it to spawned workers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    transport_url: SecretStr = SecretStr("rabbit://")
+    control_exchange: str = "nova"
+    host: str = Field(default_factory=socket.gethostname, min_length=1)
+    rpc_response_timeout: int = Field(60, ge=1)
+    report_interval: int = Field(10, ge=1)
+    service_down_time: int = Field(60, ge=1)
+    graceful_shutdown_timeout: int = Field(60, ge=0)
+    database_connection: SecretStr | None = None
+    api_database_connection: SecretStr | None = None
+    workers: int | None = Field(None, ge=1)
+    rabbit: RabbitOptions = Field(default_factory=RabbitOptions)
+    aio: AioConductorOptions = Field(default_factory=AioConductorOptions)
+    config_files: tuple[str, ...] = ()
+
+    @property
+    def prefetch_count(self) -> int:
+        return self.aio.prefetch_count or self.rabbit.rabbit_qos_prefetch_count or DEFAULT_PREFETCH
+
+    @property
+    def db_pool_size(self) -> int:
+        # Every in-flight request holds at most one connection at a time.
+        return self.aio.db_pool_size or min(self.prefetch_count, 32)
+
+    def amqp_endpoints(self) -> list[AmqpEndpoint]:
+        return parse_transport_url(self.transport_url.get_secret_value())[0]
+
+    def async_database_url(self) -> str | None:
+        if self.database_connection is None:
+            return None
+        return to_async_url(self.database_connection.get_secret_value(), self.aio.db_driver)
+
+    def masked(self) -> dict[str, Any]:
+        """The resolved settings with every password replaced, for check-config and logs."""
+        data = self.model_dump(mode="json")
+        data["transport_url"] = mask_url(self.transport_url.get_secret_value())
+        for key in ("database_connection", "api_database_connection"):
+            secret = getattr(self, key)
+            data[key] = mask_url(secret.get_secret_value()) if secret else None
+        data["effective"] = {
+            "prefetch_count": self.prefetch_count,
+            "db_pool_size": self.db_pool_size,
+            "amqp_endpoints": [
+                f"{e.host}:{e.port}/{e.virtual_host}" for e in self.amqp_endpoints()
+            ],
+            "async_database_url": mask_url(self.async_database_url() or "") or None,
+        }
+        return data
+
+
+# --- URL handling -------------------------------------------------------------------------
+
+_ASYNC_DRIVERS = {"aiomysql": "mysql+aiomysql", "asyncmy": "mysql+asyncmy"}
+# Driver options nova's URLs may carry that mean nothing (or harm) to the async drivers;
+# devstack appends plugin=dbcounter, for instance.
+_DROP_QUERY = {"plugin", "read_default_group", "read_default_file"}
+
+
+def to_async_url(url: str, driver: str) -> str:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if not scheme.startswith("mysql"):
+        raise ConfigError(
+            f"[database] connection: only MySQL/MariaDB is supported, got scheme {scheme!r}"
+        )
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in _DROP_QUERY]
+    return urlunsplit(
+        (_ASYNC_DRIVERS[driver], parts.netloc, parts.path, urlencode(query), parts.fragment)
+    )
+
+
+def mask_url(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.netloc:
+        return url
+    hosts = []
+    for entry in parts.netloc.split(","):
+        creds, sep, hostport = entry.rpartition("@")
+        if sep and ":" in creds:
+            creds = creds.split(":", 1)[0] + ":***"
+        hosts.append(f"{creds}{sep}{hostport}")
+    return urlunsplit(parts._replace(netloc=",".join(hosts)))
+
+
+def parse_transport_url(url: str) -> tuple[list[AmqpEndpoint], dict[str, str]]:
+    """oslo's TransportURL: rabbit://u:p@h1:5672,u:p@h2/vhost?opt=val -> endpoints, options."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("rabbit", "amqp"):
+        raise ConfigError(
+            f"[DEFAULT] transport_url: scheme {parts.scheme!r} is not supported (use rabbit://)"
+        )
+    vhost = unquote(parts.path[1:]) if parts.path.startswith("/") else ""
+    vhost = vhost or "/"
+    endpoints: list[AmqpEndpoint] = []
+    for entry in (parts.netloc or "").split(",") if parts.netloc else [""]:
+        creds, _, hostport = entry.rpartition("@")
+        user, _, password = creds.partition(":")
+        host, port = hostport or "localhost", 5672
+        if hostport.startswith("["):
+            host, _, rest = hostport[1:].partition("]")
+            port = int(rest[1:]) if rest.startswith(":") else 5672
+        elif ":" in hostport:
+            host, _, port_text = hostport.rpartition(":")
+            try:
+                port = int(port_text)
+            except ValueError:
+                raise ConfigError(
+                    f"[DEFAULT] transport_url: bad port {port_text!r} for host {host!r}"
+                ) from None
+        endpoints.append(
+            AmqpEndpoint(
+                host=host or "localhost",
+                port=port,
+                username=unquote(user) if user else "guest",
+                password=SecretStr(unquote(password) if creds else "guest"),
+                virtual_host=vhost,
+            )
+        )
+    return endpoints, dict(parse_qsl(parts.query))
+
+
+# --- assembling -----------------------------------------------------------------------------
+
+
+def _env_overrides(env: Mapping[str, str]) -> dict[tuple[str, str], str]:
+    found: dict[tuple[str, str], str] = {}
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX:
+            continue
+        rest = name[len(ENV_PREFIX) :].lower()
+        section, sep, key = rest.partition("__")
+        if not sep:
+            section, key = "aioconductor", rest
+        found[("DEFAULT" if section == "default" else section, key)] = value
+    return found
+
+
+def _validate_section(model: type[_Section], section: str, values: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, section)) from None
+
+
+def _describe(exc: ValidationError, section: str) -> str:
+    err = exc.errors()[0]
+    key = ".".join(str(p) for p in err["loc"]) or "(section)"
+    given = err.get("input")
+    shown = f" (got {given!r})" if isinstance(given, str | int | float) else ""
+    return f"[{section}] {key}: {err['msg']}{shown}"
+
+
+def _known(model: type[BaseModel], values: dict[str, str], section: str) -> dict[str, str]:
+    """Our own section must not silently ignore a typo; nova's sections have many keys we
+    do not use, so only [aioconductor] is strict."""
+    unknown = sorted(set(values) - set(model.model_fields))
+    if unknown:
+        raise ConfigError(f"[{section}] {unknown[0]}: unknown option")
+    return values
+
+
+def load_settings(
+    config_files: list[Path] | None = None,
+    config_dirs: list[Path] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    files = list(config_files or [])
+    conf = nova_conf.load(files, list(config_dirs or []))
+    for (section, key), value in _env_overrides(os.environ if env is None else env).items():
+        conf.add(section, key, value)
+
+    default = conf.section("DEFAULT")
+    transport_url = default.get("transport_url", "rabbit://")
+    _, url_options = parse_transport_url(transport_url)
+
+    rabbit_values: dict[str, Any] = conf.section("oslo_messaging_rabbit")
+    unknown = sorted(set(url_options) - set(RabbitOptions.model_fields))
+    if unknown:
+        raise ConfigError(
+            f"[DEFAULT] transport_url: query option {unknown[0]!r} is not an "
+            "[oslo_messaging_rabbit] option"
+        )
+    rabbit_values.update(url_options)
+    rabbit = _validate_section(RabbitOptions, "oslo_messaging_rabbit", rabbit_values)
+    aio_values = _known(AioConductorOptions, conf.section("aioconductor"), "aioconductor")
+    aio = _validate_section(AioConductorOptions, "aioconductor", aio_values)
+
+    top: dict[str, Any] = {
+        "transport_url": transport_url,
+        "rabbit": rabbit,
+        "aio": aio,
+        "config_files": tuple(str(p) for p in conf.sources),
+    }
+    for key in (
+        "control_exchange",
+        "host",
+        "rpc_response_timeout",
+        "report_interval",
+        "service_down_time",
+        "graceful_shutdown_timeout",
+    ):
+        if key in default:
+            top[key] = default[key]
+    sections = {"database_connection": "database", "api_database_connection": "api_database"}
+    for field, section in sections.items():
+        value = conf.get(section, "connection")
+        if value:
+            top[field] = value
+    workers = conf.get("conductor", "workers")
+    if workers:
+        top["workers"] = workers
+    try:
+        settings = Settings.model_validate(top)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0])
+        section, key = {
+            "database_connection": ("database", "connection"),
+            "api_database_connection": ("api_database", "connection"),
+            "workers": ("conductor", "workers"),
+        }.get(field, ("DEFAULT", field))
+        raise ConfigError(f"[{section}] {key}: {err['msg']} (got {err.get('input')!r})") from None
+    if settings.database_connection is not None:
+        settings.async_database_url()  # fail now, with the section name, on a bad scheme
+    return settings

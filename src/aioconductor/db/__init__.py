@@ -1,0 +1,1 @@
+"""Database access: the async engine and nova's cell schema."""

@@ -1,0 +1,100 @@
+"""The database handle: one AsyncEngine per worker, transactions with nova's retry rules.
+
+nova wraps its DB API in oslo.db's `wrap_db_retry(max_retries=5, retry_on_deadlock=True)`;
+`Database.run` does the same for deadlocks and also retries once after a lost connection
+(the server restarted), instead of paying a pre-ping round trip on every checkout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from aioconductor.config.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_DEADLOCK_ERRNOS = {1213, 1205}  # ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT
+_MAX_DEADLOCK_RETRIES = 5
+_RETRY_INTERVAL = 0.1
+_MAX_RETRY_INTERVAL = 2.0
+
+
+class Database:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def from_url(cls, url: str, *, pool_size: int = 10, pool_timeout: float = 30.0) -> Database:
+        engine = create_async_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=0,
+            pool_timeout=pool_timeout,
+            pool_recycle=3600,  # nova's [database] connection_recycle_time
+            future=True,
+        )
+        return cls(engine)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        url = settings.async_database_url()
+        if url is None:
+            raise ValueError("[database] connection is not set")
+        return cls.from_url(
+            url, pool_size=settings.db_pool_size, pool_timeout=settings.aio.db_pool_timeout
+        )
+
+    async def run(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run `work` in one transaction; retry the whole of it on deadlock or lost server."""
+        delay = _RETRY_INTERVAL
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                async with self.engine.begin() as conn:
+                    return await work(conn)
+            except DBAPIError as exc:
+                retry, why = _retryable(exc, attempt)
+                if not retry:
+                    raise
+                log.info("retrying DB transaction after %s (attempt %d)", why, attempt)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _MAX_RETRY_INTERVAL)
+
+    async def ping(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return True
+        except Exception as exc:
+            log.warning("database ping failed: %s", exc)
+            return False
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def _retryable(exc: DBAPIError, attempt: int) -> tuple[bool, str]:
+    if exc.connection_invalidated and attempt <= 2:
+        return True, "a lost database connection"
+    errno = _mysql_errno(exc)
+    if errno in _DEADLOCK_ERRNOS and attempt <= _MAX_DEADLOCK_RETRIES:
+        return True, f"deadlock (errno {errno})"
+    if isinstance(exc, OperationalError) and errno in (2006, 2013, 2003) and attempt <= 2:
+        return True, f"server gone (errno {errno})"
+    return False, ""
+
+
+def _mysql_errno(exc: DBAPIError) -> int | None:
+    args = getattr(exc.orig, "args", ())
+    if args and isinstance(args[0], int):
+        return args[0]
+    return None

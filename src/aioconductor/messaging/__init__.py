@@ -1,0 +1,1 @@
+"""oslo.messaging's RabbitMQ wire protocol, spoken on asyncio."""

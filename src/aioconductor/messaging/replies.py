@@ -1,0 +1,106 @@
+"""Send replies the way oslo's AMQPIncomingMessage does.
+
+To the default exchange, routing key = the caller's `_reply_q`, mandatory, persistent. If the
+broker returns the reply (the reply queue does not exist yet or any more) we retry every
+0.25 s for `kombu_missing_consumer_retry_timeout`, then drop it with one log line and
+remember the queue as obsolete for a minute so later replies to it are dropped at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractChannel
+from aio_pika.exceptions import DeliveryError, PublishError
+
+from aioconductor.messaging.envelope import encode_reply
+
+log = logging.getLogger(__name__)
+
+_RETRY_INTERVAL = 0.25
+_OBSOLETE_SIZE = 200
+_OBSOLETE_TTL = 60.0
+
+
+class ObsoleteReplyQueues:
+    def __init__(self, size: int = _OBSOLETE_SIZE, ttl: float = _OBSOLETE_TTL) -> None:
+        self._size, self._ttl = size, ttl
+        self._entries: OrderedDict[str, float] = OrderedDict()
+
+    def add(self, reply_q: str) -> None:
+        self._entries[reply_q] = time.monotonic() + self._ttl
+        self._entries.move_to_end(reply_q)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+    def __contains__(self, reply_q: object) -> bool:
+        if not isinstance(reply_q, str):
+            return False
+        expiry = self._entries.get(reply_q)
+        if expiry is None:
+            return False
+        if expiry < time.monotonic():
+            del self._entries[reply_q]
+            return False
+        return True
+
+
+class ReplySender:
+    def __init__(
+        self,
+        channel: Callable[[], Awaitable[AbstractChannel]],
+        missing_queue_timeout: float,
+    ) -> None:
+        self._channel = channel
+        self._missing_queue_timeout = missing_queue_timeout
+        self._obsolete = ObsoleteReplyQueues()
+
+    async def send(
+        self, reply_q: str, msg_id: str, result: Any, failure: str | None, *, ending: bool = True
+    ) -> bool:
+        """Publish one reply; True once the broker routed it to the reply queue."""
+        if reply_q in self._obsolete:
+            log.info("dropping reply %s: reply queue %s is gone", msg_id, reply_q)
+            return False
+        message = aio_pika.Message(
+            encode_reply(msg_id, result, failure, ending=ending),
+            content_type="application/json",
+            content_encoding="utf-8",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            priority=0,
+        )
+        deadline = time.monotonic() + self._missing_queue_timeout
+        while True:
+            channel = await self._channel()
+            try:
+                await channel.default_exchange.publish(message, routing_key=reply_q, mandatory=True)
+                return True
+            except DeliveryError:
+                if time.monotonic() >= deadline:
+                    break
+                await asyncio.sleep(_RETRY_INTERVAL)
+            except PublishError as exc:  # nack from the broker: retry like a return
+                log.warning("reply %s to %s nacked by the broker: %s", msg_id, reply_q, exc)
+                if time.monotonic() >= deadline:
+                    break
+                await asyncio.sleep(_RETRY_INTERVAL)
+        self._obsolete.add(reply_q)
+        log.warning(
+            "reply %s dropped: reply queue %s did not exist for %.0f s",
+            msg_id,
+            reply_q,
+            self._missing_queue_timeout,
+        )
+        return False
+
+    async def heartbeat_until_done(self, reply_q: str, msg_id: str, interval: float) -> None:
+        """Call-monitor heartbeats (`ending: false`) every interval; cancelled by the caller."""
+        while True:
+            await asyncio.sleep(interval)
+            await self.send(reply_q, msg_id, None, None, ending=False)

@@ -1,0 +1,73 @@
+"""Prometheus metrics, named like faststream's (`..._received_messages_total{method}`).
+
+Each worker records into prometheus_client's default registry; under the supervisor,
+`PROMETHEUS_MULTIPROCESS_DIR` is set before workers start so the supervisor can aggregate
+every worker's files on /metrics.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+_PREFIX = "aioconductor"
+_LATENCY_BUCKETS = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+)
+
+RECEIVED = Counter(
+    f"{_PREFIX}_received_messages_total", "RPC requests received", ["method", "route"]
+)
+FAILED = Counter(
+    f"{_PREFIX}_failed_messages_total", "RPC requests answered with a failure", ["method", "error"]
+)
+REJECTED = Counter(
+    f"{_PREFIX}_rejected_messages_total", "Messages refused before dispatch", ["reason"]
+)
+DURATION = Histogram(
+    f"{_PREFIX}_processing_seconds",
+    "Time from dispatch to reply for native requests",
+    ["method"],
+    buckets=_LATENCY_BUCKETS,
+)
+IN_FLIGHT = Gauge(
+    f"{_PREFIX}_in_flight_requests", "Requests being processed", multiprocess_mode="livesum"
+)
+REPLIES_DROPPED = Counter(
+    f"{_PREFIX}_replies_dropped_total", "Replies dropped because the reply queue was gone"
+)
+
+
+class RequestMetrics:
+    """The server's view of metrics: small, so tests can pass a recorder instead."""
+
+    def received(self, method: str, route: str) -> None:
+        RECEIVED.labels(method, route).inc()
+
+    def failed(self, method: str, error: str) -> None:
+        FAILED.labels(method, error).inc()
+
+    def rejected(self, reason: str) -> None:
+        REJECTED.labels(reason).inc()
+
+    def observe(self, method: str, seconds: float) -> None:
+        DURATION.labels(method).observe(seconds)
+
+    def in_flight(self, delta: int) -> None:
+        IN_FLIGHT.inc(delta)
+
+    def reply_dropped(self) -> None:
+        REPLIES_DROPPED.inc()

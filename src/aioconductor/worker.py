@@ -1,0 +1,221 @@
+"""One worker: one process, one uvloop event loop, one AMQP connection, one DB pool.
+
+Startup -> serve -> drain -> close. A worker is a complete conductor on its own; the
+supervisor only runs several of them. Everything here is built inside the process that
+runs it (never inherited across a fork).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from aioconductor.conductor import routing
+from aioconductor.conductor.endpoints import conductor_endpoints
+from aioconductor.config.settings import Settings
+from aioconductor.db.engine import Database
+from aioconductor.errors import BootError
+from aioconductor.messaging.dispatcher import Dispatcher
+from aioconductor.messaging.server import Forwarder, RpcServer
+from aioconductor.objects import load_all, registry
+
+log = logging.getLogger(__name__)
+
+_TICK_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerHealth:
+    """What the worker says about itself on every loop tick."""
+
+    pid: int
+    at: float
+    connected: bool
+    consuming: bool
+    in_flight: int
+    served: int
+    db_ok: bool | None
+
+
+class Background(Protocol):
+    """A task the worker runs beside the server (e.g. our own services-row heartbeat)."""
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+HealthSink = Callable[[WorkerHealth], None]
+
+
+class Worker:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        health: HealthSink | None = None,
+        connect_attempts: int | None = None,
+    ) -> None:
+        self.settings = settings
+        self._health = health
+        self._connect_attempts = connect_attempts
+        self.db: Database | None = None
+        self.server: RpcServer | None = None
+        self._db_ok: bool | None = None
+        self._background: list[Background] = []
+
+    async def run(self, stop: asyncio.Event) -> bool:
+        """Serve until `stop` is set; True when the drain finished in time."""
+        await self.startup()
+        ticker = asyncio.create_task(self._tick_forever())
+        try:
+            await stop.wait()
+        finally:
+            ticker.cancel()
+            drained = await self.shutdown()
+        return drained
+
+    async def startup(self) -> None:
+        load_all()
+        if self.settings.database_connection is not None:
+            self.db = Database.from_settings(self.settings)
+            await _check_database(self.db)
+            self._db_ok = True
+        else:
+            log.warning("no [database] connection: object calls will be forwarded or refused")
+        forwarder = _make_forwarder(self.settings)
+        self.server = RpcServer(
+            self.settings,
+            Dispatcher(conductor_endpoints(self.db)),
+            forwarder=forwarder,
+            describe=routing.describe,
+            connect_attempts=self._connect_attempts,
+        )
+        await self.server.start()
+        if forwarder is not None:
+            await forwarder.attach(self.server.connection)
+        if self.db is not None and self.settings.aio.register_service:
+            self._background.append(_service_record(self.db, self.settings))
+        for task in self._background:
+            await task.start()
+        pairs = registry.native_pairs()
+        log.info(
+            "worker ready: %d native object methods: %s",
+            len(pairs),
+            ", ".join(f"{o}.{m}" for _, o, m in pairs) or "(none)",
+        )
+
+    async def shutdown(self) -> bool:
+        drained = True
+        if self.server is not None:
+            drained = await self.server.stop(self.settings.graceful_shutdown_timeout)
+        for task in reversed(self._background):
+            with contextlib.suppress(Exception):
+                await task.stop()
+        if self.db is not None:
+            await self.db.close()
+        return drained
+
+    def health(self) -> WorkerHealth:
+        import os
+
+        status = self.server.status if self.server else None
+        return WorkerHealth(
+            pid=os.getpid(),
+            at=time.time(),
+            connected=bool(status and status.connected),
+            consuming=bool(status and status.consuming),
+            in_flight=status.in_flight if status else 0,
+            served=status.served if status else 0,
+            db_ok=self._db_ok,
+        )
+
+    async def _tick_forever(self) -> None:
+        # Ticks come from the event loop itself: a loop blocked by a synchronous call stops
+        # ticking, which is exactly what the supervisor's heartbeat check must notice.
+        db_check_every = 10
+        n = 0
+        while True:
+            if self.db is not None and n % db_check_every == 0:
+                self._db_ok = await self.db.ping()
+            if self._health is not None:
+                self._health(self.health())
+            n += 1
+            await asyncio.sleep(_TICK_SECONDS)
+
+
+async def _check_database(db: Database) -> None:
+    """Refused credentials or an unknown database are boot errors; an unreachable server
+    is not (the worker keeps starting and requests retry)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        async with db.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except DBAPIError as exc:
+        args = getattr(exc.orig, "args", ())
+        errno = args[0] if args and isinstance(args[0], int) else None
+        if errno in (1044, 1045, 1049):  # access denied (db / user), unknown database
+            raise BootError(f"[database] connection refused: {args[1] if len(args) > 1 else exc}")
+        log.warning("database not reachable yet: %s", exc.orig)
+    except OSError as exc:
+        log.warning("database not reachable yet: %s", exc)
+
+
+def _make_forwarder(settings: Settings) -> _AttachableForwarder | None:
+    if not settings.aio.fallback_exchange:
+        return None
+    from aioconductor.conductor.fallback import LegacyForwarder
+
+    return LegacyForwarder(settings)
+
+
+class _AttachableForwarder(Forwarder, Protocol):
+    async def attach(self, connection: object) -> None: ...
+
+
+def _service_record(db: Database, settings: Settings) -> Background:
+    from aioconductor.conductor.service_record import ServiceRecord
+
+    return ServiceRecord(db, settings)
+
+
+def run(settings: Settings, *, health: HealthSink | None = None) -> int:
+    """Run one worker in this process until SIGTERM/SIGINT; the process exit code."""
+    try:
+        import uvloop
+
+        runner = uvloop.run
+    except ImportError:  # pragma: no cover - uvloop is a dependency; kept for odd platforms
+        runner = asyncio.run
+    try:
+        drained: bool = runner(_serve(settings, health))
+    except BootError as exc:
+        log.error("cannot start: %s", exc)
+        return BOOT_ERROR_EXIT
+    return 0 if drained else 1
+
+
+# Distinct from 1 (crash) and 2 (usage/config): tells the supervisor not to restart.
+BOOT_ERROR_EXIT = 4
+
+
+async def _serve(settings: Settings, health: HealthSink | None) -> bool:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, _request_stop, stop, sig)
+    return await Worker(settings, health=health).run(stop)
+
+
+def _request_stop(stop: asyncio.Event, sig: signal.Signals) -> None:
+    if stop.is_set():
+        return
+    log.info("%s received: draining", sig.name)
+    stop.set()
