@@ -159,17 +159,18 @@ async def _check_database(db: Database) -> None:
         async with db.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
     except DBAPIError as exc:
-        args = getattr(exc.orig, "args", ())
+        args: tuple[object, ...] = tuple(getattr(exc.orig, "args", ()))
         errno = args[0] if args and isinstance(args[0], int) else None
         if errno in (1044, 1045, 1049):  # access denied (db / user), unknown database
-            raise BootError(f"[database] connection refused: {args[1] if len(args) > 1 else exc}")
+            reason = args[1] if len(args) > 1 else exc
+            raise BootError(f"[database] connection refused: {reason}") from None
         log.warning("database not reachable yet: %s", exc.orig)
     except OSError as exc:
         log.warning("database not reachable yet: %s", exc)
 
 
 def _make_forwarder(settings: Settings) -> _AttachableForwarder | None:
-    if not settings.aio.fallback_exchange:
+    if not settings.aio.fallback_host:
         return None
     from aioconductor.conductor.fallback import LegacyForwarder
 
@@ -188,14 +189,10 @@ def _service_record(db: Database, settings: Settings) -> Background:
 
 def run(settings: Settings, *, health: HealthSink | None = None) -> int:
     """Run one worker in this process until SIGTERM/SIGINT; the process exit code."""
-    try:
-        import uvloop
+    import uvloop
 
-        runner = uvloop.run
-    except ImportError:  # pragma: no cover - uvloop is a dependency; kept for odd platforms
-        runner = asyncio.run
     try:
-        drained: bool = runner(_serve(settings, health))
+        drained: bool = uvloop.run(_serve(settings, health))
     except BootError as exc:
         log.error("cannot start: %s", exc)
         return BOOT_ERROR_EXIT

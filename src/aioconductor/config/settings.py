@@ -84,8 +84,12 @@ class AioConductorOptions(_Section):
     max_message_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     ack_mode: Literal["early", "after_reply"] = "early"
     duplicate_window: int = Field(256, ge=16)
-    fallback_exchange: str | None = None
+    fallback_host: str | None = Field(
+        None, description="the legacy nova-conductor's [DEFAULT] host: enables forwarding"
+    )
+    fallback_exchange: str | None = Field(None, description="default: control_exchange")
     fallback_timeout: float = Field(5.0, gt=0)
+    consumer_priority: int = Field(10, description="x-priority on our consumers")
     db_driver: Literal["aiomysql", "asyncmy"] = "aiomysql"
     db_pool_size: int = Field(0, ge=0, description="0: sized to the in-flight limit")
     db_pool_timeout: float = Field(30.0, gt=0)
@@ -324,9 +328,9 @@ def load_settings(
             top[key] = default[key]
     sections = {"database_connection": "database", "api_database_connection": "api_database"}
     for field, section in sections.items():
-        value = conf.get(section, "connection")
-        if value:
-            top[field] = value
+        connection = conf.get(section, "connection")
+        if connection:
+            top[field] = connection
     workers = conf.get("conductor", "workers")
     if workers:
         top["workers"] = workers

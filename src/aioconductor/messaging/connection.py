@@ -54,7 +54,7 @@ async def connect(settings: Settings, *, attempts: int | None = None) -> Abstrac
                     "cannot reach RabbitMQ at %s:%s (%s); retrying in %.1f s",
                     endpoint.host,
                     endpoint.port,
-                    exc or type(exc).__name__,
+                    str(exc) or type(exc).__name__,
                     delay,
                 )
         tried += 1

@@ -98,11 +98,15 @@ def _reply_address(raw: dict[str, Any]) -> tuple[str | None, str | None]:
 def decode_request(body: bytes, max_bytes: int) -> RpcRequest:
     if len(body) > max_bytes:
         # Still answer the caller: the envelope header is cheap to find at the start.
-        msg_id, reply_q = _reply_address(_try_inner(body))
+        msg_id, reply_q = _reply_address(_peek(body))
         raise BadMessage(
             f"message of {len(body)} bytes exceeds max_message_bytes={max_bytes}", msg_id, reply_q
         )
-    raw = _unwrap(body)
+    try:
+        raw = _unwrap(body)
+    except BadMessage as bad:
+        bad.msg_id, bad.reply_q = _reply_address(_peek(body))
+        raise
     context = {
         k[len(_CONTEXT_PREFIX) :]: v for k, v in raw.items() if k.startswith(_CONTEXT_PREFIX)
     }
@@ -126,11 +130,16 @@ def decode_request(body: bytes, max_bytes: int) -> RpcRequest:
     )
 
 
-def _try_inner(body: bytes) -> dict[str, Any]:
+def _peek(body: bytes) -> dict[str, Any]:
+    """Best effort: the inner dict of any envelope version, to find where to answer."""
     try:
-        return _unwrap(body)
-    except BadMessage:
+        outer = json.loads(body)
+        inner = outer.get(_MESSAGE_KEY, outer) if isinstance(outer, dict) else {}
+        if isinstance(inner, str):
+            inner = json.loads(inner)
+    except (UnicodeDecodeError, ValueError):
         return {}
+    return inner if isinstance(inner, dict) else {}
 
 
 def encode_reply(msg_id: str, result: Any, failure: str | None, *, ending: bool) -> bytes:

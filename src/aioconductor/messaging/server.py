@@ -120,6 +120,7 @@ class RpcServer:
             server=self.settings.host,
             opts=opts,
             queue_manager=queue_manager,
+            consumer_priority=self.settings.aio.consumer_priority,
         )
         for spec in self._topology.queues:
             queue = await self._declare(self._consume_channel, spec)
@@ -282,11 +283,12 @@ class RpcServer:
             try:
                 result = await self._dispatcher.dispatch(request)
             except NotNative as not_native:
-                if self._forwarder is not None:
-                    self._metrics.received(label, "forwarded")
-                    await self._forwarder.forward(request, message)
-                    return
-                raise not_native.failure from None
+                if self._forwarder is None or message.exchange != self.settings.control_exchange:
+                    # A fanout copy reaches the legacy conductor's own fanout queue anyway.
+                    raise not_native.failure from None
+                self._metrics.received(label, "forwarded")
+                await self._forwarder.forward(request, message)
+                return
             self._metrics.received(label, "native")
         except RemoteFailure as exc:
             self._metrics.received(label, "native")

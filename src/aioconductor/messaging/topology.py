@@ -71,8 +71,16 @@ def queue_arguments(
     return args
 
 
-def consumer_arguments(opts: RabbitOptions) -> dict[str, Any]:
-    return {"x-cancel-on-ha-failover": True} if opts.enable_cancel_on_failover else {}
+def consumer_arguments(opts: RabbitOptions, priority: int = 0) -> dict[str, Any]:
+    args: dict[str, Any] = {}
+    if opts.enable_cancel_on_failover:
+        args["x-cancel-on-ha-failover"] = True
+    if priority:
+        # A consumer argument, not a queue argument: it never clashes with other declarers.
+        # With a legacy nova-conductor on the same queue, the broker prefers us and hands it
+        # work only while all our consumers are at their prefetch limit.
+        args["x-priority"] = priority
+    return args
 
 
 def control_exchange(name: str, opts: RabbitOptions) -> ExchangeSpec:
@@ -91,11 +99,12 @@ def server_topology(
     server: str,
     opts: RabbitOptions,
     queue_manager: QueueManager | None = None,
+    consumer_priority: int = 0,
 ) -> ServerTopology:
     """Queues `T`, `T.S` on the control exchange and `T_fanout_<unique>` on `T_fanout`."""
     topic_exchange = control_exchange(exchange, opts)
     topic_args = queue_arguments(opts, quorum=opts.rabbit_quorum_queue, ttl=0)
-    consumer_args = consumer_arguments(opts)
+    consumer_args = consumer_arguments(opts, consumer_priority)
 
     def topic_queue(name: str) -> QueueSpec:
         return QueueSpec(

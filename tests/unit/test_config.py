@@ -1,0 +1,145 @@
+"""nova.conf reading and settings resolution, as an operator would write them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aioconductor.config.settings import load_settings, parse_transport_url, to_async_url
+from aioconductor.errors import ConfigError
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_reads_nova_options_with_nova_defaults(tmp_path: Path) -> None:
+    conf = write(
+        tmp_path / "nova.conf",
+        "[DEFAULT]\ntransport_url = rabbit://u:p%40ss@mq1:5673,u:p%40ss@mq2/nova_vhost\n"
+        "host = ctl-1\n[database]\nconnection = mysql+pymysql://nova:secret@db/nova?charset=utf8"
+        "&plugin=dbcounter\n[conductor]\nworkers = 3\n",
+    )
+    s = load_settings([conf], env={})
+    assert s.control_exchange == "nova"
+    assert s.host == "ctl-1"
+    assert s.workers == 3
+    assert s.rpc_response_timeout == 60
+    hosts = {(e.host, e.port, e.virtual_host) for e in s.amqp_endpoints()}
+    assert hosts == {("mq1", 5673, "nova_vhost"), ("mq2", 5672, "nova_vhost")}
+    assert s.amqp_endpoints()[0].password.get_secret_value() == "p@ss"
+    # the pymysql URL runs on the async driver; devstack's dbcounter plugin is dropped
+    assert s.async_database_url() == "mysql+aiomysql://nova:secret@db/nova?charset=utf8"
+
+
+def test_later_files_and_config_dir_override_earlier(tmp_path: Path) -> None:
+    first = write(tmp_path / "a.conf", "[DEFAULT]\nhost = first\ncontrol_exchange = one\n")
+    second = write(tmp_path / "b.conf", "[DEFAULT]\nhost = second\n")
+    confd = tmp_path / "nova.conf.d"
+    confd.mkdir()
+    write(confd / "20-last.conf", "[DEFAULT]\ncontrol_exchange = three\n")
+    write(confd / "10-mid.conf", "[DEFAULT]\ncontrol_exchange = two\n")
+    s = load_settings([first, second], [confd], env={})
+    assert s.host == "second"
+    assert s.control_exchange == "three"
+
+
+def test_oslo_ini_dialect_quotes_comments_continuations(tmp_path: Path) -> None:
+    conf = write(
+        tmp_path / "nova.conf",
+        "# comment\n[default]\nhost = 'quoted-host'\n; another comment\n"
+        "[aioconductor]\nfallback_host =\n    legacy-1\n",
+    )
+    s = load_settings([conf], env={})
+    assert s.host == "quoted-host"
+    assert s.aio.fallback_host == "legacy-1"
+
+
+def test_transport_url_query_overrides_rabbit_section(tmp_path: Path) -> None:
+    conf = write(
+        tmp_path / "nova.conf",
+        "[DEFAULT]\ntransport_url = rabbit://g:g@h/?amqp_durable_queues=true\n"
+        "[oslo_messaging_rabbit]\namqp_durable_queues = false\nrabbit_qos_prefetch_count = 20\n",
+    )
+    s = load_settings([conf], env={})
+    assert s.rabbit.amqp_durable_queues is True
+    assert s.prefetch_count == 20
+
+
+def test_environment_overrides_files(tmp_path: Path) -> None:
+    conf = write(tmp_path / "nova.conf", "[DEFAULT]\nhost = file\n")
+    env = {
+        "AIOCONDUCTOR_DEFAULT__HOST": "env-host",
+        "AIOCONDUCTOR_PREFETCH_COUNT": "7",
+        "AIOCONDUCTOR_DATABASE__CONNECTION": "mysql://root@127.0.0.1/nova",
+    }
+    s = load_settings([conf], env=env)
+    assert s.host == "env-host"
+    assert s.prefetch_count == 7
+    assert s.async_database_url() == "mysql+aiomysql://root@127.0.0.1/nova"
+
+
+def test_prefetch_defaults_to_bounded_value_when_oslo_says_unlimited() -> None:
+    s = load_settings([], env={})
+    assert s.rabbit.rabbit_qos_prefetch_count == 0
+    assert s.prefetch_count == 64
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "[oslo_messaging_rabbit]\nrabbit_qos_prefetch_count = lots\n",
+            "[oslo_messaging_rabbit] rabbit_qos_prefetch_count:",
+        ),
+        ("[aioconductor]\nack_mode = sometimes\n", "[aioconductor] ack_mode:"),
+        ("[aioconductor]\nprefech_count = 3\n", "[aioconductor] prefech_count: unknown option"),
+        ("[DEFAULT]\nrpc_response_timeout = -1\n", "[DEFAULT] rpc_response_timeout:"),
+        ("[conductor]\nworkers = 0\n", "[conductor] workers:"),
+        ("[database]\nconnection = postgresql://x/nova\n", "[database] connection:"),
+        ("[DEFAULT]\ntransport_url = kafka://h\n", "[DEFAULT] transport_url:"),
+        ("[DEFAULT]\ntransport_url = rabbit://h/?no_such_option=1\n", "[DEFAULT] transport_url:"),
+        (
+            "[oslo_messaging_rabbit]\nrabbit_ha_queues = true\nrabbit_quorum_queue = true\n",
+            "[oslo_messaging_rabbit]",
+        ),
+        ("host = nowhere\n", "outside of any [section]"),
+    ],
+)
+def test_bad_values_name_section_and_key(tmp_path: Path, text: str, expected: str) -> None:
+    conf = write(tmp_path / "nova.conf", text)
+    with pytest.raises(ConfigError) as err:
+        load_settings([conf], env={})
+    assert expected in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_missing_config_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_settings([tmp_path / "absent.conf"], env={})
+
+
+def test_masked_settings_hide_every_password(tmp_path: Path) -> None:
+    conf = write(
+        tmp_path / "nova.conf",
+        "[DEFAULT]\ntransport_url = rabbit://nova:mqsecret@h1,nova:mqsecret@h2/\n"
+        "[database]\nconnection = mysql+pymysql://nova:dbsecret@db/nova\n",
+    )
+    dumped = str(load_settings([conf], env={}).masked())
+    assert "mqsecret" not in dumped
+    assert "dbsecret" not in dumped
+    assert "nova:***@h1" in dumped
+
+
+def test_transport_url_defaults_like_oslo() -> None:
+    endpoints, options = parse_transport_url("rabbit://")
+    assert [(e.host, e.port, e.username, e.virtual_host) for e in endpoints] == [
+        ("localhost", 5672, "guest", "/")
+    ]
+    assert options == {}
+
+
+def test_asyncmy_driver_rewrite() -> None:
+    assert to_async_url("mysql+pymysql://a@b/c", "asyncmy") == "mysql+asyncmy://a@b/c"

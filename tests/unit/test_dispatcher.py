@@ -1,0 +1,73 @@
+"""oslo's endpoint selection: namespace, version rule, NoSuchMethod vs UnsupportedVersion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from aioconductor.conductor.endpoints import check_object_version, conductor_endpoints
+from aioconductor.context import RequestContext
+from aioconductor.errors import (
+    IncompatibleObjectVersion,
+    NoSuchMethod,
+    UnsupportedObjectError,
+    UnsupportedVersion,
+)
+from aioconductor.messaging.dispatcher import Dispatcher
+from aioconductor.messaging.versions import is_compatible
+
+
+@pytest.mark.parametrize(
+    ("have", "want", "ok"),
+    [
+        ("3.0", "3.0", True),
+        ("1.26", "1.20", True),
+        ("1.26", "1.27", False),
+        ("3.0", "2.9", False),
+        ("3.0", "4.0", False),
+        ("1.1", "1.1.1", False),
+        ("1.1.2", "1.1.1", True),
+        ("3.0", "x", False),
+    ],
+)
+def test_version_rule(have: str, want: str, ok: bool) -> None:
+    assert is_compatible(have, want) is ok
+
+
+def test_resolution_follows_nova_endpoints() -> None:
+    d = Dispatcher(conductor_endpoints(None))
+    assert d.resolve("baseapi", "1.0", "ping")
+    assert d.resolve(None, "3.0", "object_action")
+    assert d.resolve("compute_task", "1.26", "attach_volume")
+    with pytest.raises(NoSuchMethod):
+        d.resolve(None, "3.0", "object_class_action")  # removed in 3.0, as in nova
+    with pytest.raises(NoSuchMethod):
+        d.resolve(None, "3.0", "target")  # attributes are never exposed
+    with pytest.raises(UnsupportedVersion):
+        d.resolve(None, "2.0", "object_action")
+    with pytest.raises(UnsupportedVersion):
+        d.resolve("compute_task", "1.27", "attach_volume")
+    with pytest.raises(UnsupportedVersion):
+        d.resolve("nonexistent", "1.0", "ping")
+
+
+async def test_ping_answers_like_nova() -> None:
+    d = Dispatcher(conductor_endpoints(None))
+    handler = d.resolve("baseapi", "1.0", "ping")
+    result: Any = await handler(RequestContext(), arg="1.21 GigaWatts")
+    assert result == {"service": "conductor", "arg": "1.21 GigaWatts"}
+
+
+def test_object_class_lookup_errors_match_ovo() -> None:
+    assert check_object_version("Service", "1.20") == "1.22"
+    with pytest.raises(UnsupportedObjectError) as unsupported:
+        check_object_version("NoSuchThing", "1.0")
+    assert unsupported.value.kwargs == {"objtype": "NoSuchThing", "code": 500}
+    with pytest.raises(IncompatibleObjectVersion) as incompatible:
+        check_object_version("Service", "1.99")
+    assert str(incompatible.value) == (
+        "Version 1.99 of Service is not supported, supported version is 1.22"
+    )
+    with pytest.raises(IncompatibleObjectVersion):
+        check_object_version("Service", "2.0")
