@@ -198,3 +198,25 @@ async def test_instance_list_matches_nova(nova_db: str, endpoint: ConductorEndpo
     got = _sorted_objects(await harness.ours(endpoint, copy.deepcopy(calls), manifest))
     for call, want, have in zip(calls, expected, got, strict=True):
         assert normalise(have) == normalise(want), (call, _diff(normalise(have), normalise(want)))
+
+
+async def test_info_cache_matches_nova(nova_db: str, endpoint: ConductorEndpoint) -> None:
+    def by_uuid(uuid: str, **ctx: Any) -> dict[str, Any]:
+        return {"kind": "class", "obj": "InstanceInfoCache", "method": "get_by_instance_uuid",
+                "args": [uuid], "kwargs": {}, "ctx": ctx}  # fmt: skip
+
+    cache = harness.nova(nova_db, "call", {"calls": [by_uuid(U1)]})[0]["ok"]
+    stale = copy.deepcopy(cache)
+    stale["nova_object.data"]["network_info"] = "[]"
+    stale["nova_object.changes"] = ["network_info"]
+    gone = copy.deepcopy(cache)
+    gone["nova_object.data"]["instance_uuid"] = MISSING
+    calls = [
+        by_uuid(U1),
+        by_uuid(MISSING),
+        by_uuid(U_DELETED),
+        by_uuid(U_DELETED, read_deleted="yes"),
+        {"kind": "inst", "objinst": stale, "method": "refresh", "args": [], "kwargs": {}},
+        {"kind": "inst", "objinst": gone, "method": "refresh", "args": [], "kwargs": {}},
+    ]
+    await compare(nova_db, endpoint, calls)
