@@ -109,7 +109,7 @@ def test_nova_failure_carries_formatted_message_and_kwargs_with_code() -> None:
     assert f["message"] == "Service 999 could not be found."
     assert f["args"] == ["Service 999 could not be found."]
     assert f["kwargs"] == {"service_id": 999, "code": 404}
-    assert f["tb"][-1].endswith("\n")
+    assert f["tb"][-1] == "nova.exception.ServiceNotFound: Service 999 could not be found.\n"
 
 
 def test_dispatcher_failures_use_oslo_module_and_messages() -> None:

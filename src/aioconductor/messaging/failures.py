@@ -24,6 +24,9 @@ def failure_dict(exc: BaseException, *, with_traceback: bool = True) -> dict[str
     if cls_name.endswith(_REMOTE_SUFFIX) and module.endswith(_REMOTE_SUFFIX):
         cls_name, module = cls_name[: -len(_REMOTE_SUFFIX)], module[: -len(_REMOTE_SUFFIX)]
     tb = traceback.format_exception(exc) if with_traceback else []
+    if tb and isinstance(exc, RemoteFailure):
+        # Name the class as the caller knows it, as the original would print it.
+        tb[-1] = f"{module}.{cls_name}: {exc}\n"
     kwargs = getattr(exc, "kwargs", None)
     return {
         "class": cls_name,
