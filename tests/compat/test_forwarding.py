@@ -1,0 +1,164 @@
+"""Forwarding to a real nova 34.0.0 nova-conductor, driven by nova's own clients.
+
+aioconductor serves the conductor topic; a legacy nova-conductor runs beside it on the same
+exchange under its own host. Requests we do not serve natively must be answered by the
+legacy conductor, straight to nova's client; with the legacy conductor stopped they must
+fail at once with a clear failure, not time out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aioconductor.objects import load_all, registry
+from tests.compat.instance_oracle.harness import create_nova_db, drop_db
+
+pytestmark = [pytest.mark.connected, pytest.mark.compat]
+
+ROOT = Path(__file__).resolve().parents[2]
+NOVA_BIN = ROOT / ".venv-nova" / "bin"
+OUR_BIN = ROOT / ".venv" / "bin"
+NOVA_CLIENT = Path(__file__).with_name("legacy") / "nova_client.py"
+RABBIT = "rabbit://guest:guest@127.0.0.1:5672/"
+
+
+def conf_text(exchange: str, host: str, db: str, extra: str = "") -> str:
+    return (
+        f"[DEFAULT]\ntransport_url = {RABBIT}\ncontrol_exchange = {exchange}\nhost = {host}\n"
+        f"[database]\nconnection = mysql+pymysql://root@127.0.0.1/{db}\n"
+        f"[conductor]\nworkers = 1\n[oslo_concurrency]\nlock_path = /tmp\n{extra}"
+    )
+
+
+def consumers(queue: str) -> int:
+    out = subprocess.run(
+        ["rabbitmqctl", "-q", "list_queues", "name", "consumers"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == queue:
+            return int(parts[1])
+    return 0
+
+
+def nova_client(pair: dict[str, Any], steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    conf = pair["tmp"] / "client.conf"
+    conf.write_text(
+        f"[DEFAULT]\ntransport_url = {RABBIT}\ncontrol_exchange = {pair['exchange']}\n"
+        "rpc_response_timeout = 20\n"
+    )
+    proc = subprocess.run(
+        [str(NOVA_BIN / "python"), str(NOVA_CLIENT)],
+        input=json.dumps({"config_file": str(conf), "steps": steps}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result: list[dict[str, Any]] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    if not (NOVA_BIN / "nova-conductor").exists():
+        pytest.fail("nova 34.0.0 virtualenv missing: run scripts/run-tests")
+    exchange = f"aioc_fwd_{uuid.uuid4().hex[:8]}"
+    legacy_host = f"legacy-{uuid.uuid4().hex[:6]}"
+    db = create_nova_db(tmp_path)
+    ours_conf = tmp_path / "ours.conf"
+    ours_conf.write_text(
+        conf_text(
+            exchange,
+            f"aioc-{uuid.uuid4().hex[:6]}",
+            db,
+            f"[aioconductor]\nfallback_host = {legacy_host}\nregister_service = false\n",
+        )
+    )
+    legacy_conf = tmp_path / "legacy.conf"
+    # nova-conductor builds a placement client at start-up; nothing here calls placement
+    placement = "[placement]\nauth_type = none\nendpoint_override = http://127.0.0.1:9/placement\n"
+    legacy_conf.write_text(conf_text(exchange, legacy_host, db, placement))
+    legacy_log = (tmp_path / "legacy.log").open("wb")
+    ours = subprocess.Popen(
+        [str(OUR_BIN / "aioconductor"), "serve", "--config-file", str(ours_conf), "--workers", "1"],
+        stderr=(tmp_path / "ours.log").open("wb"),
+    )
+    env = {**os.environ, "OS_NOVA_DISABLE_EVENTLET_PATCHING": "1"}
+    legacy = subprocess.Popen(
+        [str(NOVA_BIN / "nova-conductor"), "--config-file", str(legacy_conf)],
+        stdout=legacy_log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and consumers(f"conductor.{legacy_host}") == 0:
+            assert legacy.poll() is None, (tmp_path / "legacy.log").read_text()[-3000:]
+            time.sleep(1)
+        assert consumers(f"conductor.{legacy_host}") > 0, "legacy conductor did not start"
+        yield {"exchange": exchange, "legacy": legacy, "ours": ours, "tmp": tmp_path}
+    finally:
+        stop(legacy)
+        stop(ours)
+        drop_db(db)
+
+
+def test_non_native_requests_are_answered_by_the_legacy_conductor(pair: dict[str, Any]) -> None:
+    load_all()
+    assert registry.class_handler("Migration", "get_by_id") is None, "pick a non-native method"
+    results = nova_client(
+        pair,
+        [
+            {"op": "migration_get_by_id", "id": 424242},
+            {"op": "migrate_server_call"},
+            {"op": "build_instances_cast"},
+        ],
+    )
+    # the legacy conductor ran nova's code: nova's own exception, rebuilt by nova's client
+    assert results[0]["error"]["class"] == "MigrationNotFound_Remote"
+    assert "424242" in results[0]["error"]["str"]
+    # compute_task call: nova-conductor's manager ran it (its instance-action wrapper finds
+    # no action for this made-up instance): a nova exception, not our NotServed RemoteError
+    assert results[1]["error"]["module"] == "nova.exception_Remote"
+    assert results[1]["error"]["class"] == "InstanceActionNotFound_Remote"
+    # the cast reached the legacy conductor (it logs the build it could not schedule)
+    assert results[2] == {"ok": None, "seconds": results[2]["seconds"]}
+    log = pair["tmp"] / "legacy.log"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and "build_instances" not in log.read_text():
+        time.sleep(0.5)
+    assert "build_instances" in log.read_text()
+
+
+def test_forwarded_call_fails_fast_when_legacy_is_gone(pair: dict[str, Any]) -> None:
+    stop(pair["legacy"])
+    results = nova_client(pair, [{"op": "migration_get_by_id", "id": 1}])
+    error = results[0]["error"]
+    assert error["class"] == "RemoteError"
+    assert "ForwardingFailed" in error["str"]
+    assert results[0]["seconds"] < 15  # an answer, not the 20 s client timeout
