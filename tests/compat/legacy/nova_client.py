@@ -1,7 +1,8 @@
 """Runs under nova 34.0.0's own virtualenv: nova's clients calling the conductor topic.
 
-Reads {"config_file": <nova.conf with transport_url, control_exchange>, "steps": [...]} on stdin, prints one JSON result per step. Each
-result is {"ok": value} or {"error": {"class", "module", "str"}}. Steps:
+Reads {"config_file": <nova.conf: transport_url, control_exchange>, "steps": [...]} on
+stdin, prints one JSON result per step. Each result is {"ok": value} or
+{"error": {"class", "module", "str"}}. Steps:
   {"op": "migration_get_by_id", "id": N}      Migration.get_by_id via indirection_api
   {"op": "migrate_server_call"}                ComputeTaskAPI.migrate_server (a call)
   {"op": "build_instances_cast"}               ComputeTaskAPI.build_instances (a cast)
