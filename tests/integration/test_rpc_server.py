@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -393,9 +394,7 @@ def _delete_queues(names: list[str]) -> None:
         async with connection:
             for name in names:
                 channel = await connection.channel()
-                try:
+                with contextlib.suppress(Exception):
                     await channel.queue_delete(name)
-                except Exception:
-                    pass
 
     asyncio.run(delete())

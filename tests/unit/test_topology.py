@@ -38,7 +38,8 @@ def test_default_topology_matches_oslo() -> None:
 
 def test_durable_and_quorum_options() -> None:
     t = topo(amqp_durable_queues=True)
-    assert t.topic_queue.durable and t.topic_queue.exchange.durable
+    assert t.topic_queue.durable
+    assert t.topic_queue.exchange.durable
     q = topo(rabbit_quorum_queue=True, rabbit_quorum_delivery_limit=5)
     assert q.topic_queue.durable
     assert q.topic_queue.arguments == {"x-queue-type": "quorum", "x-delivery-limit": 5}
@@ -48,7 +49,8 @@ def test_durable_and_quorum_options() -> None:
 
 def test_transient_quorum_and_ha() -> None:
     t = topo(rabbit_transient_quorum_queue=True, rabbit_transient_queues_ttl=60)
-    assert t.fanout_queue.durable and t.fanout_queue.exchange.durable
+    assert t.fanout_queue.durable
+    assert t.fanout_queue.exchange.durable
     assert t.fanout_queue.arguments == {"x-queue-type": "quorum", "x-expires": 60000}
     ha = topo(rabbit_ha_queues=True)
     assert ha.topic_queue.arguments == {"x-ha-policy": "all"}

@@ -308,7 +308,8 @@ class RpcServer:
             await self._reply(request, result, failure)
 
     async def _reply(self, request: RpcRequest, result: Any, failure: str | None) -> None:
-        assert request.reply_q is not None and request.msg_id is not None
+        assert request.reply_q is not None
+        assert request.msg_id is not None
         try:
             delivered = await self.replies.send(request.reply_q, request.msg_id, result, failure)
         except TypeError as exc:  # a result json cannot encode: tell the caller, not just us
@@ -326,7 +327,8 @@ class RpcServer:
         if interval < 1:
             log.warning("call monitor timeout %ss too short; no heartbeats", request.timeout)
             return None
-        assert request.reply_q is not None and request.msg_id is not None
+        assert request.reply_q is not None
+        assert request.msg_id is not None
         return asyncio.create_task(
             self.replies.heartbeat_until_done(request.reply_q, request.msg_id, interval)
         )

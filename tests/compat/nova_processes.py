@@ -1,0 +1,78 @@
+"""Shared helpers for compat tests: nova scripts, our service as a subprocess, databases."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from aioconductor.novaenv import create_database, db_sync, drop_database, ensure_nova_venv
+
+ROOT = Path(__file__).resolve().parents[2]
+OUR_BIN = ROOT / ".venv" / "bin"
+SCRIPTS = Path(__file__).with_name("legacy")
+RABBIT = "rabbit://guest:guest@127.0.0.1:5672/"
+
+
+@contextmanager
+def nova_database(prefix: str) -> Iterator[str]:
+    """A fresh database with nova's schema, from nova's own `nova-manage db sync`."""
+    name = f"aioc_{prefix}_{uuid.uuid4().hex[:10]}"
+    create_database(name)
+    try:
+        db_sync(ensure_nova_venv(), name)
+        yield name
+    finally:
+        drop_database(name)
+
+
+def nova_conf(path: Path, exchange: str, db: str, extra: str = "") -> Path:
+    path.write_text(
+        f"[DEFAULT]\ntransport_url = {RABBIT}\ncontrol_exchange = {exchange}\n"
+        f"host = aioc-test\nrpc_response_timeout = 20\nreport_interval = 1\n"
+        f"[database]\nconnection = mysql+pymysql://root@127.0.0.1/{db}\n{extra}"
+    )
+    return path
+
+
+def run_nova_script(script: str, job: dict[str, Any]) -> Any:
+    proc = subprocess.run(
+        [str(ensure_nova_venv().python), str(SCRIPTS / script)],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(proc.stderr[-4000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@contextmanager
+def aioconductor_serving(conf: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(
+        [str(OUR_BIN / "aioconductor"), "serve", "--config-file", str(conf), "--workers", "1"],
+        stderr=log.open("wb"),
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "worker ready" not in log.read_text():
+            if proc.poll() is not None:
+                raise AssertionError(log.read_text()[-3000:])
+            time.sleep(0.2)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
