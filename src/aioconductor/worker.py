@@ -14,7 +14,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from aioconductor.conductor import routing
 from aioconductor.conductor.endpoints import conductor_endpoints
@@ -68,6 +68,7 @@ class Worker:
         self.server: RpcServer | None = None
         self._db_ok: bool | None = None
         self._background: list[Background] = []
+        self.last_tick = time.time()
 
     async def run(self, stop: asyncio.Event) -> bool:
         """Serve until `stop` is set; True when the drain finished in time."""
@@ -143,6 +144,7 @@ class Worker:
         while True:
             if self.db is not None and n % db_check_every == 0:
                 self._db_ok = await self.db.ping()
+            self.last_tick = time.time()
             if self._health is not None:
                 self._health(self.health())
             n += 1
@@ -187,12 +189,16 @@ def _service_record(db: Database, settings: Settings) -> Background:
     return ServiceRecord(db, settings)
 
 
-def run(settings: Settings, *, health: HealthSink | None = None) -> int:
-    """Run one worker in this process until SIGTERM/SIGINT; the process exit code."""
+def run(settings: Settings, *, health: HealthSink | None = None, serve_http: bool = True) -> int:
+    """Run one worker in this process until SIGTERM/SIGINT; the process exit code.
+
+    Alone (`--workers 1`) it serves /metrics /healthz /readyz itself; under the supervisor
+    the supervisor does.
+    """
     import uvloop
 
     try:
-        drained: bool = uvloop.run(_serve(settings, health))
+        drained: bool = uvloop.run(_serve(settings, health, serve_http))
     except BootError as exc:
         log.error("cannot start: %s", exc)
         return BOOT_ERROR_EXIT
@@ -203,12 +209,45 @@ def run(settings: Settings, *, health: HealthSink | None = None) -> int:
 BOOT_ERROR_EXIT = 4
 
 
-async def _serve(settings: Settings, health: HealthSink | None) -> bool:
+async def _serve(settings: Settings, health: HealthSink | None, serve_http: bool) -> bool:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, _request_stop, stop, sig)
-    return await Worker(settings, health=health).run(stop)
+    worker = Worker(settings, health=health)
+    http = _serve_own_health(worker) if serve_http else None
+    try:
+        return await worker.run(stop)
+    finally:
+        if http is not None:
+            http.shutdown()
+
+
+def _serve_own_health(worker: Worker) -> Any:
+    from prometheus_client import REGISTRY, generate_latest
+
+    from aioconductor.observability.http import HealthReport, WorkerView, serve_http
+
+    def report() -> HealthReport:
+        h = worker.health()
+        view = WorkerView(
+            pid=h.pid,
+            heartbeat_age=round(time.time() - worker.last_tick, 3),
+            connected=h.connected,
+            consuming=h.consuming,
+            in_flight=h.in_flight,
+            served=h.served,
+            db_ok=h.db_ok,
+        )
+        return HealthReport([view], 1, worker.settings.aio.worker_heartbeat_timeout)
+
+    try:
+        return serve_http(
+            worker.settings.aio.metrics_bind, report, lambda: generate_latest(REGISTRY)
+        )
+    except OSError as exc:
+        log.error("cannot serve metrics/health on %s: %s", worker.settings.aio.metrics_bind, exc)
+        return None
 
 
 def _request_stop(stop: asyncio.Event, sig: signal.Signals) -> None:

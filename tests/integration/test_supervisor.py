@@ -1,0 +1,229 @@
+"""The supervisor with real worker processes, the real broker and the real oslo client."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import OsloClients
+
+pytestmark = pytest.mark.connected
+
+BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "aioconductor"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Service:
+    def __init__(
+        self,
+        tmp: Path,
+        exchange: str,
+        workers: int,
+        extra: str = "",
+        env: dict[str, str] | None = None,
+        password: str = "guest",
+    ) -> None:
+        self.port = free_port()
+        self.conf = tmp / "nova.conf"
+        self.conf.write_text(
+            f"[DEFAULT]\ntransport_url = rabbit://guest:{password}@127.0.0.1:5672/\n"
+            f"control_exchange = {exchange}\nhost = sup\ngraceful_shutdown_timeout = 15\n"
+            f"[aioconductor]\nmetrics_bind = 127.0.0.1:{self.port}\n{extra}"
+        )
+        self.log = tmp / "service.log"
+        self.proc = subprocess.Popen(
+            [str(BIN), "serve", "--config-file", str(self.conf), "--workers", str(workers)],
+            stderr=self.log.open("wb"),
+            env={**os.environ, **(env or {})},
+        )
+
+    def get(self, path: str) -> tuple[int, dict[str, Any]]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=3) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=3) as r:
+            text: str = r.read().decode()
+            return text
+
+    def wait_ready(self, workers: int, timeout: float = 30) -> list[int]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.log.read_text()[-3000:]
+            try:
+                status, body = self.get("/readyz")
+                if status == 200 and len(body["workers"]) == workers:
+                    return [w["pid"] for w in body["workers"]]
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"not ready with {workers} workers:\n{self.log.read_text()[-3000:]}")
+
+    def healthcheck(self, *args: str) -> int:
+        return subprocess.run(
+            [str(BIN), "healthcheck", "--config-file", str(self.conf), *args],
+            capture_output=True,
+            check=False,
+        ).returncode
+
+    def stop(self) -> int | None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(40)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def service(tmp_path: Path, exchange_name: str) -> Iterator[Service]:
+    svc = Service(tmp_path, exchange_name, workers=2)
+    try:
+        yield svc
+    finally:
+        svc.stop()
+
+
+class PingStream:
+    """A steady stream of pings from the oslo client in a thread."""
+
+    def __init__(self, clients: OsloClients) -> None:
+        self.client = clients.client(namespace="baseapi", timeout=10)
+        self.ok = 0
+        self.failed = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.client.call({}, "ping", arg=1)
+                self.ok += 1
+            except Exception:
+                self.failed += 1
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+
+def test_killed_worker_is_replaced_and_calls_keep_flowing(
+    service: Service, oslo: OsloClients
+) -> None:
+    pids = service.wait_ready(2)
+    assert service.healthcheck() == 0
+    assert service.healthcheck("--ready") == 0
+    stream = PingStream(oslo)
+    time.sleep(1)
+    os.kill(pids[0], signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    new_pids = pids
+    while time.monotonic() < deadline and pids[0] in new_pids:
+        new_pids = service.wait_ready(2)
+        time.sleep(0.2)
+    before = stream.ok
+    time.sleep(1.5)
+    stream.stop()
+    assert pids[0] not in new_pids
+    assert pids[1] in new_pids
+    assert stream.ok > before  # answered throughout and after the restart
+    assert stream.failed <= 1  # at most a call the dead worker had in flight
+    assert "aioconductor_worker_restarts_total 1" in service.metrics()
+    assert "signal SIGKILL" in service.log.read_text()
+
+
+def test_sigterm_stops_everything_cleanly(service: Service) -> None:
+    service.wait_ready(2)
+    started = time.monotonic()
+    assert service.stop() == 0
+    assert time.monotonic() - started < 15
+    assert service.healthcheck() == 1  # nothing answers any more
+
+
+def test_ttin_and_ttou_change_the_worker_count(service: Service) -> None:
+    service.wait_ready(2)
+    service.proc.send_signal(signal.SIGTTIN)
+    service.wait_ready(3)
+    assert service.get("/healthz")[1]["expected_workers"] == 3
+    service.proc.send_signal(signal.SIGTTOU)
+    service.wait_ready(2)
+    assert service.get("/healthz")[1]["expected_workers"] == 2
+
+
+def test_hup_restarts_workers_one_by_one(service: Service, oslo: OsloClients) -> None:
+    old = service.wait_ready(2)
+    stream = PingStream(oslo)
+    service.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 40
+    new: list[int] = []
+    while time.monotonic() < deadline:
+        new = service.wait_ready(2)
+        if not set(new) & set(old):
+            break
+        time.sleep(0.3)
+    stream.stop()
+    assert not set(new) & set(old)
+    assert stream.failed == 0  # no request dropped during the rolling restart
+
+
+def test_blocked_event_loop_is_detected_and_replaced(tmp_path: Path, exchange_name: str) -> None:
+    svc = Service(
+        tmp_path,
+        exchange_name,
+        workers=2,
+        extra="worker_heartbeat_timeout = 2\n",
+        env={"AIOC_TEST_BLOCK_LOOP_AFTER": "2"},
+    )
+    try:
+        first = svc.wait_ready(2)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (
+            "died: signal" in svc.log.read_text()
+            and svc.log.read_text().count("started") > len(first)
+        ):
+            time.sleep(0.3)
+        log = svc.log.read_text()
+        assert "event loop blocked" in log
+        assert "died: signal SIGABRT" in log or "died: signal SIGKILL" in log
+        # a replacement was started for the stuck worker
+        assert log.count("started") > len(first)
+    finally:
+        svc.stop()
+
+
+def test_refused_credentials_stop_with_the_boot_error_code(
+    tmp_path: Path, exchange_name: str
+) -> None:
+    svc = Service(tmp_path, exchange_name, workers=2, password="wrong-password")
+    try:
+        assert svc.proc.wait(60) == 4
+    finally:
+        svc.stop()
+    log = svc.log.read_text()
+    assert "refused user 'guest'" in log
+    assert log.count("worker") < 12  # no crash loop: a few lines, then out
