@@ -1,0 +1,101 @@
+"""The image and compose stack, checked statically (no Docker engine runs here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.dockerfile import Instruction, parse
+
+DOCKER = Path(__file__).resolve().parents[2] / "docker"
+
+
+@pytest.fixture(scope="module")
+def dockerfile() -> list[Instruction]:
+    return parse(DOCKER / "Dockerfile")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((DOCKER / "compose.yaml").read_text())
+    return data
+
+
+def runtime(instructions: list[Instruction], keyword: str) -> list[Instruction]:
+    return [i for i in instructions if i.stage == "runtime" and i.keyword == keyword]
+
+
+def test_multi_stage_build_installs_only_the_wheel(dockerfile: list[Instruction]) -> None:
+    stages = [i.argument.split()[-1] for i in dockerfile if i.keyword == "FROM"]
+    assert stages == ["build", "nova", "runtime"]
+    copies = runtime(dockerfile, "COPY")
+    assert [c.argument for c in copies] == ["--from=build /wheels /wheels"]
+
+
+def test_runs_as_non_root(dockerfile: list[Instruction]) -> None:
+    users = runtime(dockerfile, "USER")
+    assert users
+    assert users[-1].argument not in ("root", "0")
+
+
+def test_entrypoint_is_exec_form_so_sigterm_reaches_us(dockerfile: list[Instruction]) -> None:
+    (entrypoint,) = runtime(dockerfile, "ENTRYPOINT")
+    assert entrypoint.exec_form() == ["aioconductor"]
+    (cmd,) = runtime(dockerfile, "CMD")
+    assert cmd.exec_form() == [
+        "serve", "--config-file", "/etc/nova/nova.conf", "--config-dir", "/etc/nova/nova.conf.d",
+    ]
+    assert runtime(dockerfile, "STOPSIGNAL")[0].argument == "SIGTERM"
+
+
+def test_healthcheck_uses_our_cli(dockerfile: list[Instruction]) -> None:
+    (check,) = runtime(dockerfile, "HEALTHCHECK")
+    form = check.exec_form()
+    assert form is not None
+    assert form[:2] == ["aioconductor", "healthcheck"]
+
+
+def test_oci_labels(dockerfile: list[Instruction]) -> None:
+    labels = " ".join(i.argument for i in runtime(dockerfile, "LABEL"))
+    for key in ("title", "description", "licenses", "version", "source"):
+        assert f"org.opencontainers.image.{key}=" in labels
+
+
+def test_compose_services_and_health(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert {"mariadb", "rabbitmq", "nova-db-sync", "aioconductor"} <= set(services)
+    for name in ("mariadb", "rabbitmq"):
+        assert services[name]["healthcheck"]["test"]
+    assert services["nova-db-sync"]["restart"] == "no"
+    assert "db" in services["nova-db-sync"]["command"]
+
+
+def test_aioconductor_waits_for_healthy_dependencies(compose: dict[str, Any]) -> None:
+    depends = compose["services"]["aioconductor"]["depends_on"]
+    assert depends["mariadb"]["condition"] == "service_healthy"
+    assert depends["rabbitmq"]["condition"] == "service_healthy"
+    assert depends["nova-db-sync"]["condition"] == "service_completed_successfully"
+
+
+def test_grace_period_outlasts_the_drain(compose: dict[str, Any]) -> None:
+    conf = (DOCKER / "nova.conf").read_text()
+    drain = int(conf.split("graceful_shutdown_timeout = ")[1].split()[0])
+    grace = compose["services"]["aioconductor"]["stop_grace_period"]
+    assert grace.endswith("s")
+    assert int(grace[:-1]) > drain
+
+
+def test_optional_profiles(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert services["legacy-conductor"]["profiles"] == ["legacy"]
+    assert "nova-conductor" in services["legacy-conductor"]["command"]
+    assert services["bench"]["profiles"] == ["bench"]
+    assert services["bench"]["entrypoint"] == ["aioconductor", "bench"]
+
+
+def test_dockerignore_keeps_local_state_out() -> None:
+    ignored = (DOCKER.parent / ".dockerignore").read_text().split()
+    assert {".git", ".venv", ".venv-*"} <= set(ignored)
