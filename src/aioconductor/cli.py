@@ -97,6 +97,6 @@ def _serve(settings: Settings, workers: int | None) -> int:
         from aioconductor import worker
 
         return worker.run(settings)
-    from aioconductor import supervisor
+    from aioconductor.supervisor import run as run_supervisor
 
-    return supervisor.run(settings, count)
+    return run_supervisor(settings, count)

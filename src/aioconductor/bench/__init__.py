@@ -1,0 +1,1 @@
+"""The benchmark harness: the same workload against aioconductor and nova-conductor."""

@@ -1,0 +1,109 @@
+"""The conductors under test, started and stopped by the harness, measured as process trees."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from aioconductor.novaenv import ensure_nova_venv
+
+RABBIT = "rabbit://guest:guest@127.0.0.1:5672/"
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    name: str
+    kind: str  # "aioconductor" | "nova"
+    workers: int = 1
+    driver: str = "aiomysql"  # ours: aiomysql|asyncmy; nova: pymysql|mysqldb
+    backend: str = "threading"  # nova only: threading|eventlet
+
+
+TARGETS = {
+    t.name: t
+    for t in (
+        TargetSpec("aioconductor-1w", "aioconductor"),
+        TargetSpec("aioconductor-1w-asyncmy", "aioconductor", driver="asyncmy"),
+        TargetSpec("aioconductor-2w", "aioconductor", workers=2),
+        TargetSpec("nova-threading-1w", "nova", driver="pymysql"),
+        TargetSpec("nova-threading-2w", "nova", workers=2, driver="pymysql"),
+        TargetSpec("nova-eventlet-pymysql-1w", "nova", driver="pymysql", backend="eventlet"),
+        TargetSpec("nova-eventlet-mysqldb-1w", "nova", driver="mysqldb", backend="eventlet"),
+    )
+}
+
+
+def _conf(spec: TargetSpec, exchange: str, db: str) -> str:
+    driver = "pymysql" if spec.kind == "aioconductor" else spec.driver
+    text = (
+        f"[DEFAULT]\ntransport_url = {RABBIT}\ncontrol_exchange = {exchange}\n"
+        f"host = bench-{spec.name}\n"
+        f"[database]\nconnection = mysql+{driver}://root@127.0.0.1:3306/{db}\n"
+        f"[conductor]\nworkers = {spec.workers}\n"
+    )
+    if spec.kind == "aioconductor":
+        return text + f"[aioconductor]\ndb_driver = {spec.driver}\nmetrics_bind = 127.0.0.1:0\n"
+    return (
+        text.replace("[DEFAULT]\n", f"[DEFAULT]\nconcurrency_backend = {spec.backend}\n")
+        + "[oslo_concurrency]\nlock_path = /tmp\n"
+        # nova-conductor builds a placement client at start-up; the workload never uses it
+        + "[placement]\nauth_type = none\nendpoint_override = http://127.0.0.1:9/\n"
+    )
+
+
+class RunningTarget:
+    def __init__(self, spec: TargetSpec, exchange: str, db: str, workdir: Path) -> None:
+        self.spec = spec
+        conf = workdir / f"{spec.name}.conf"
+        conf.write_text(_conf(spec, exchange, db))
+        self.log = workdir / f"{spec.name}.log"
+        env = {k: v for k, v in os.environ.items() if k != "OS_NOVA_DISABLE_EVENTLET_PATCHING"}
+        if spec.kind == "aioconductor":
+            argv = [sys.executable, "-m", "aioconductor", "serve", "--config-file", str(conf)]
+        else:
+            argv = [str(ensure_nova_venv().bin("nova-conductor")), "--config-file", str(conf)]
+        self.proc = subprocess.Popen(
+            argv, stdout=self.log.open("wb"), stderr=subprocess.STDOUT, env=env
+        )
+        self.ps = psutil.Process(self.proc.pid)
+
+    def _tree(self) -> list[psutil.Process]:
+        try:
+            return [self.ps, *self.ps.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for proc in self._tree():
+            try:
+                times = proc.cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                continue
+        return total
+
+    def rss_bytes(self) -> int:
+        total = 0
+        for proc in self._tree():
+            try:
+                total += proc.memory_info().rss
+            except psutil.NoSuchProcess:
+                continue
+        return total
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                for proc in self._tree():
+                    proc.kill()
+                self.proc.wait()

@@ -1,0 +1,72 @@
+"""Closed-loop workloads: N concurrent callers, each waiting for its reply before the next."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import resource
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aioconductor.bench.loadgen import RpcFailed, WireClient
+
+Call = Callable[[WireClient, int], Awaitable[Any]]
+
+
+async def ping(client: WireClient, caller: int) -> Any:
+    return await client.call("ping", {"arg": caller}, namespace="baseapi", version="1.0")
+
+
+class Heartbeats:
+    """Service.save as nova-compute's report_state sends it, one service per caller."""
+
+    def __init__(self, services: list[dict[str, Any]]) -> None:
+        self.services = services
+
+    async def __call__(self, client: WireClient, caller: int) -> Any:
+        service = self.services[caller % len(self.services)]
+        service["nova_object.data"]["report_count"] += 1
+        objinst = copy.copy(service)
+        objinst["nova_object.changes"] = ["report_count"]
+        updates, _ = await client.call(
+            "object_action", {"objinst": objinst, "objmethod": "save", "args": [], "kwargs": {}}
+        )
+        service["nova_object.data"].update(
+            {k: v for k, v in updates.items() if k != "obj_what_changed"}
+        )
+
+
+@dataclass
+class Measured:
+    latencies: list[float]
+    errors: int
+    seconds: float
+    loadgen_cpu: float
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def closed_loop(client: WireClient, call: Call, concurrency: int, seconds: float) -> Measured:
+    latencies: list[float] = []
+    errors = 0
+    stop_at = time.monotonic() + seconds
+
+    async def caller(index: int) -> None:
+        nonlocal errors
+        while time.monotonic() < stop_at:
+            started = time.perf_counter()
+            try:
+                await call(client, index)
+            except (RpcFailed, TimeoutError):
+                errors += 1
+                continue
+            latencies.append(time.perf_counter() - started)
+
+    cpu0, t0 = _own_cpu(), time.monotonic()
+    await asyncio.gather(*(caller(i) for i in range(concurrency)))
+    return Measured(latencies, errors, time.monotonic() - t0, _own_cpu() - cpu0)
