@@ -28,8 +28,17 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_wheel_installs_and_entrypoint_serves(tmp_path: Path, exchange_name: str) -> None:
     wheels = tmp_path / "wheels"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir",
-         str(wheels), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--quiet",
+            "--wheel-dir",
+            str(wheels),
+            str(ROOT),
+        ],
         check=True,
     )
     (wheel,) = wheels.glob("aioconductor-*.whl")

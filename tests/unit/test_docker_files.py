@@ -46,7 +46,11 @@ def test_entrypoint_is_exec_form_so_sigterm_reaches_us(dockerfile: list[Instruct
     assert entrypoint.exec_form() == ["aioconductor"]
     (cmd,) = runtime(dockerfile, "CMD")
     assert cmd.exec_form() == [
-        "serve", "--config-file", "/etc/nova/nova.conf", "--config-dir", "/etc/nova/nova.conf.d",
+        "serve",
+        "--config-file",
+        "/etc/nova/nova.conf",
+        "--config-dir",
+        "/etc/nova/nova.conf.d",
     ]
     assert runtime(dockerfile, "STOPSIGNAL")[0].argument == "SIGTERM"
 

@@ -46,6 +46,6 @@ def build_database(name: str, computes: int) -> list[dict[str, Any]]:
                 .mappings()
                 .all()
             )
-        return [service_primitive(row) for row in rows]
+        return [service_primitive(dict(row)) for row in rows]
     finally:
         engine.dispose()

@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from aioconductor import NOVA_SERVICE_VERSION
@@ -54,7 +54,7 @@ class ServiceRecord:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def _ensure_row(self, conn: AsyncConnection) -> RowMapping:
+    async def _ensure_row(self, conn: AsyncConnection) -> Mapping[str, Any]:
         row = await rows.by_host_and_binary(conn, RequestContext(is_admin=True), self.host, BINARY)
         if row is None:
             return await rows.create_service(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -35,7 +35,7 @@ WRITABLE = (
 _DATETIMES = {"last_seen_up", "created_at", "updated_at", "deleted_at"}
 
 
-def service_data(row: RowMapping) -> dict[str, Any]:
+def service_data(row: Mapping[str, Any]) -> dict[str, Any]:
     """What nova's Service._from_db_object sets (compute_node stays lazy, uuid when set)."""
     data: dict[str, Any] = {"id": row["id"]}
     if row["uuid"]:
@@ -72,7 +72,7 @@ def backport(data: dict[str, Any], target: str) -> dict[str, Any]:
     return {k: v for k, v in data.items() if not any(k == f and version < m for f, m in drops)}
 
 
-def service_primitive(row: RowMapping, target: str = SERVICE_VERSION) -> p.Primitive:
+def service_primitive(row: Mapping[str, Any], target: str = SERVICE_VERSION) -> p.Primitive:
     return p.make("Service", target, backport(service_data(row), target))
 
 
@@ -87,21 +87,22 @@ def _live(ctx: RequestContext) -> Any:
 
 async def by_host_and_binary(
     conn: AsyncConnection, ctx: RequestContext, host: str, binary: str
-) -> RowMapping | None:
+) -> dict[str, Any] | None:
     query = (
         select(services)
         .where(_live(ctx), services.c.host == host, services.c.binary == binary)
         .limit(1)
     )
-    return (await conn.execute(query)).mappings().first()
+    row = (await conn.execute(query)).mappings().first()
+    return None if row is None else dict(row)
 
 
-async def by_id(conn: AsyncConnection, service_id: int) -> RowMapping:
+async def by_id(conn: AsyncConnection, service_id: int) -> dict[str, Any]:
     query = select(services).where(services.c.id == service_id, services.c.deleted == 0)
     row = (await conn.execute(query)).mappings().first()
     if row is None:
         raise ServiceNotFound(service_id=service_id)
-    return row
+    return dict(row)
 
 
 async def minimum_versions(conn: AsyncConnection, binaries: list[str]) -> dict[str, int]:
@@ -119,8 +120,12 @@ async def minimum_versions(conn: AsyncConnection, binaries: list[str]) -> dict[s
 
 async def update_service(
     conn: AsyncConnection, service_id: int, values: dict[str, Any]
-) -> RowMapping:
-    """nova's service_update: last_seen_up moves only when report_count grows."""
+) -> dict[str, Any]:
+    """nova's service_update: last_seen_up moves only when report_count grows.
+
+    Two statements: the row is read once and the row after the UPDATE is built from it and
+    the values written (this is the heartbeat: the hottest write there is).
+    """
     current = await by_id(conn, service_id)
     values = dict(values)
     now = p.utcnow()
@@ -130,10 +135,10 @@ async def update_service(
     if changed:  # the ORM only issues an UPDATE (and bumps updated_at) when something changed
         changed["updated_at"] = now
         await conn.execute(update(services).where(services.c.id == service_id).values(changed))
-    return await by_id(conn, service_id)
+    return {**current, **changed}
 
 
-async def create_service(conn: AsyncConnection, values: dict[str, Any]) -> RowMapping:
+async def create_service(conn: AsyncConnection, values: dict[str, Any]) -> dict[str, Any]:
     values = {
         "report_count": 0,
         "disabled": False,
