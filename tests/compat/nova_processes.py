@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from aioconductor.novaenv import create_database, db_sync, drop_database, ensure_nova_venv
+from tests import rabbit
 
 ROOT = Path(__file__).resolve().parents[2]
 OUR_BIN = ROOT / ".venv" / "bin"
 SCRIPTS = Path(__file__).with_name("legacy")
-RABBIT = "rabbit://guest:guest@127.0.0.1:5672/"
 
 
 @contextmanager
@@ -34,7 +34,7 @@ def nova_database(prefix: str) -> Iterator[str]:
 
 def nova_conf(path: Path, exchange: str, db: str, extra: str = "") -> Path:
     path.write_text(
-        f"[DEFAULT]\ntransport_url = {RABBIT}\ncontrol_exchange = {exchange}\n"
+        f"[DEFAULT]\ntransport_url = {rabbit.url()}\ncontrol_exchange = {exchange}\n"
         f"host = aioc-test\nrpc_response_timeout = 20\nreport_interval = 1\n"
         f"[database]\nconnection = mysql+pymysql://root@127.0.0.1/{db}\n{extra}"
     )

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from aioconductor.objects import load_all, registry
+from tests import rabbit
 from tests.compat.instance_oracle.harness import create_nova_db, drop_db
 
 pytestmark = [pytest.mark.connected, pytest.mark.compat]
@@ -29,12 +30,11 @@ ROOT = Path(__file__).resolve().parents[2]
 NOVA_BIN = ROOT / ".venv-nova" / "bin"
 OUR_BIN = ROOT / ".venv" / "bin"
 NOVA_CLIENT = Path(__file__).with_name("legacy") / "nova_client.py"
-RABBIT = "rabbit://guest:guest@127.0.0.1:5672/"
 
 
 def conf_text(exchange: str, host: str, db: str, extra: str = "") -> str:
     return (
-        f"[DEFAULT]\ntransport_url = {RABBIT}\ncontrol_exchange = {exchange}\nhost = {host}\n"
+        f"[DEFAULT]\ntransport_url = {rabbit.url()}\ncontrol_exchange = {exchange}\nhost = {host}\n"
         f"[database]\nconnection = mysql+pymysql://root@127.0.0.1/{db}\n"
         f"[conductor]\nworkers = 1\n[oslo_concurrency]\nlock_path = /tmp\n{extra}"
     )
@@ -42,7 +42,7 @@ def conf_text(exchange: str, host: str, db: str, extra: str = "") -> str:
 
 def consumers(queue: str) -> int:
     out = subprocess.run(
-        ["rabbitmqctl", "-q", "list_queues", "name", "consumers"],
+        ["rabbitmqctl", "-q", "list_queues", "-p", rabbit.vhost(), "name", "consumers"],
         capture_output=True,
         text=True,
         check=False,
@@ -57,7 +57,7 @@ def consumers(queue: str) -> int:
 def nova_client(pair: dict[str, Any], steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     conf = pair["tmp"] / "client.conf"
     conf.write_text(
-        f"[DEFAULT]\ntransport_url = {RABBIT}\ncontrol_exchange = {pair['exchange']}\n"
+        f"[DEFAULT]\ntransport_url = {rabbit.url()}\ncontrol_exchange = {pair['exchange']}\n"
         "rpc_response_timeout = 20\n"
     )
     proc = subprocess.run(

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-RABBIT_URL = "rabbit://guest:guest@127.0.0.1:5672/"
+from tests import rabbit
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def exchange_name() -> str:
 class OsloClients:
     """nova's client side: oslo.messaging's RPCClient on the rabbit driver."""
 
-    def __init__(self, exchange: str, url: str = RABBIT_URL) -> None:
+    def __init__(self, exchange: str, url: str | None = None) -> None:
         import oslo_messaging
         from oslo_config import cfg
 
@@ -29,7 +29,7 @@ class OsloClients:
         # what nova does (rpc.set_defaults): the default exchange is read when the
         # transport is built
         oslo_messaging.set_transport_defaults(control_exchange=exchange)
-        self.transport = oslo_messaging.get_rpc_transport(self.conf, url=url)
+        self.transport = oslo_messaging.get_rpc_transport(self.conf, url=url or rabbit.url())
 
     def client(self, *, namespace: str | None = None, version: str = "1.0", **prepare: Any) -> Any:
         target = self.om.Target(topic="conductor", namespace=namespace, version=version)

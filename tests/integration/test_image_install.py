@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import rabbit
 from tests.dockerfile import parse
 from tests.integration.conftest import OsloClients
 
@@ -60,7 +61,7 @@ def test_wheel_installs_and_entrypoint_serves(tmp_path: Path, exchange_name: str
     etc = tmp_path / "etc" / "nova"
     (etc / "nova.conf.d").mkdir(parents=True)
     (etc / "nova.conf").write_text(
-        "[DEFAULT]\ntransport_url = rabbit://guest:guest@127.0.0.1:5672/\n"
+        f"[DEFAULT]\ntransport_url = {rabbit.url()}\n"
         f"control_exchange = {exchange_name}\n[aioconductor]\nmetrics_bind = 127.0.0.1:0\n"
     )
     (etc / "nova.conf.d" / "10-host.conf").write_text("[DEFAULT]\nhost = image-test\n")

@@ -19,13 +19,12 @@ from aioconductor.config.settings import Settings, load_settings
 from aioconductor.context import RequestContext
 from aioconductor.errors import ForwardingFailed
 from aioconductor.messaging.dispatcher import EndpointTarget, rpc_method
+from tests import rabbit
 from tests.integration.conftest import OsloClients
 from tests.integration.rpc_harness import ServerThread
 from tests.integration.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.connected
-
-AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
 
 class Probe:
@@ -78,7 +77,7 @@ def make_settings(exchange: str, **aio: Any) -> Settings:
     env = {
         "AIOCONDUCTOR_DEFAULT__CONTROL_EXCHANGE": exchange,
         "AIOCONDUCTOR_DEFAULT__HOST": "testhost",
-        "AIOCONDUCTOR_DEFAULT__TRANSPORT_URL": "rabbit://guest:guest@127.0.0.1:5672/",
+        "AIOCONDUCTOR_DEFAULT__TRANSPORT_URL": rabbit.url(),
     }
     env.update({f"AIOCONDUCTOR_{k.upper()}": str(v) for k, v in aio.items()})
     return load_settings([], env=env)
@@ -145,7 +144,7 @@ def test_allowed_module_exception_keeps_class_and_args(exchange_name: str) -> No
     try:
         clients.transport = oslo_messaging.get_rpc_transport(
             clients.conf,
-            url="rabbit://guest:guest@127.0.0.1:5672/",
+            url=rabbit.url(),
             allowed_remote_exmods=["aioconductor.errors"],
         )
         with pytest.raises(ForwardingFailed) as err:
@@ -198,7 +197,7 @@ class RawClient:
         self.exchange = exchange
 
     async def send(self, body: bytes, *, expect_reply: bool, wait: float = 5) -> list[Any]:
-        connection = await aio_pika.connect(AMQP_URL)
+        connection = await aio_pika.connect(rabbit.url("amqp"))
         async with connection:
             channel = await connection.channel()
             reply_q = await channel.declare_queue(f"reply_{uuid.uuid4().hex}", exclusive=True)
@@ -221,7 +220,7 @@ class RawClient:
             return replies
 
     async def queue_depth(self, name: str) -> int:
-        connection = await aio_pika.connect(AMQP_URL)
+        connection = await aio_pika.connect(rabbit.url("amqp"))
         async with connection:
             channel = await connection.channel()
             queue = await channel.declare_queue(name, passive=True)
@@ -295,7 +294,7 @@ def test_server_reconnects_after_the_connection_is_cut(exchange_name: str) -> No
     with TcpProxy(("127.0.0.1", 5672)) as proxy:
         env = {
             "AIOCONDUCTOR_DEFAULT__CONTROL_EXCHANGE": exchange_name,
-            "AIOCONDUCTOR_DEFAULT__TRANSPORT_URL": f"rabbit://guest:guest@127.0.0.1:{proxy.port}/",
+            "AIOCONDUCTOR_DEFAULT__TRANSPORT_URL": rabbit.url(port=proxy.port),
         }
         thread = ServerThread(load_settings([], env=env)).start()
         clients = OsloClients(exchange_name)
@@ -335,6 +334,7 @@ def test_declarations_are_accepted_by_oslo_own_declare(
     env = {
         "AIOCONDUCTOR_DEFAULT__CONTROL_EXCHANGE": exchange_name,
         "AIOCONDUCTOR_DEFAULT__HOST": "testhost",
+        "AIOCONDUCTOR_DEFAULT__TRANSPORT_URL": rabbit.url(),
     }
     env.update({f"AIOCONDUCTOR_OSLO_MESSAGING_RABBIT__{k.upper()}": v for k, v in options.items()})
     settings = load_settings([], env=env)
@@ -358,7 +358,7 @@ def test_declarations_are_accepted_by_oslo_own_declare(
             False,
         )
         fanout_name = thread.server.status.queues[2]
-        with kombu.Connection("amqp://guest:guest@127.0.0.1:5672//") as conn:
+        with kombu.Connection(rabbit.url("amqp")) as conn:
             channel = conn.channel()
             exchange = kombu.Exchange(
                 exchange_name, "topic", durable=durable, auto_delete=opts.amqp_auto_delete
@@ -390,7 +390,7 @@ def test_declarations_are_accepted_by_oslo_own_declare(
 
 def _delete_queues(names: list[str]) -> None:
     async def delete() -> None:
-        connection = await aio_pika.connect(AMQP_URL)
+        connection = await aio_pika.connect(rabbit.url("amqp"))
         async with connection:
             for name in names:
                 channel = await connection.channel()

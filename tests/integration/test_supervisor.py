@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests import rabbit
 from tests.integration.conftest import OsloClients
 
 pytestmark = pytest.mark.connected
@@ -44,7 +45,7 @@ class Service:
         self.port = free_port()
         self.conf = tmp / "nova.conf"
         self.conf.write_text(
-            f"[DEFAULT]\ntransport_url = rabbit://guest:{password}@127.0.0.1:5672/\n"
+            f"[DEFAULT]\ntransport_url = {rabbit.url(password=password)}\n"
             f"control_exchange = {exchange}\nhost = sup\ngraceful_shutdown_timeout = 15\n"
             f"[aioconductor]\nmetrics_bind = 127.0.0.1:{self.port}\n{extra}"
         )

@@ -1,0 +1,63 @@
+"""The harness's arithmetic and report files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from aioconductor.bench.report import markdown, write
+from aioconductor.bench.stats import percentile, summarise
+
+
+def test_nearest_rank_percentiles() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 99) == 99.0
+    assert percentile(values, 100) == 100.0
+    assert percentile([7.0], 95) == 7.0
+
+
+def test_summary_per_rpc_figures() -> None:
+    result = summarise(
+        target="t",
+        workload="w",
+        concurrency=4,
+        latencies=[0.001] * 1000,
+        errors=2,
+        seconds=2.0,
+        target_cpu=1.5,
+        target_rss=50e6,
+        loadgen_cpu=0.5,
+    )
+    assert result.rpc_per_s == 500.0
+    assert result.target_cpu_ms_per_rpc == 1.5
+    assert result.loadgen_cpu_ms_per_rpc == 0.5
+    assert result.p50_ms == pytest.approx(1.0)
+    assert result.errors == 2
+
+
+def test_report_files(tmp_path: Path) -> None:
+    results = [
+        summarise(
+            target=t,
+            workload="ping",
+            concurrency=n,
+            latencies=[0.002, 0.003],
+            errors=0,
+            seconds=1.0,
+            target_cpu=0.001,
+            target_rss=1e6,
+            loadgen_cpu=0.001,
+        )
+        for t in ("a", "b")
+        for n in (1, 10)
+    ]
+    write(results, tmp_path, "aioconductor bench --x")
+    payload = json.loads((tmp_path / "results.json").read_text())
+    assert payload["command"] == "aioconductor bench --x"
+    assert payload["host"]["nova"] == "34.0.0"
+    assert len(payload["results"]) == 4
+    assert (tmp_path / "ping.png").stat().st_size > 1000
+    assert markdown(results).count("\n") == 2 + 4
