@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import time
 import uuid
@@ -23,6 +22,7 @@ import pytest
 from aioconductor.objects import load_all, registry
 from tests import rabbit
 from tests.compat.instance_oracle.harness import create_nova_db, drop_db
+from tests.compat.nova_processes import stop_process
 
 pytestmark = [pytest.mark.connected, pytest.mark.compat]
 
@@ -73,16 +73,6 @@ def nova_client(pair: dict[str, Any], steps: list[dict[str, Any]]) -> list[dict[
     return result
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 @pytest.fixture
 def pair(tmp_path: Path) -> Iterator[dict[str, Any]]:
     if not (NOVA_BIN / "nova-conductor").exists():
@@ -123,8 +113,8 @@ def pair(tmp_path: Path) -> Iterator[dict[str, Any]]:
         assert consumers(f"conductor.{legacy_host}") > 0, "legacy conductor did not start"
         yield {"exchange": exchange, "legacy": legacy, "ours": ours, "tmp": tmp_path}
     finally:
-        stop(legacy)
-        stop(ours)
+        stop_process(legacy)
+        stop_process(ours)
         drop_db(db)
 
 
@@ -156,7 +146,7 @@ def test_non_native_requests_are_answered_by_the_legacy_conductor(pair: dict[str
 
 
 def test_forwarded_call_fails_fast_when_legacy_is_gone(pair: dict[str, Any]) -> None:
-    stop(pair["legacy"])
+    stop_process(pair["legacy"])
     results = nova_client(pair, [{"op": "migration_get_by_id", "id": 1}])
     error = results[0]["error"]
     assert error["class"] == "RemoteError"

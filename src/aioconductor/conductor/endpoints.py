@@ -162,54 +162,31 @@ def _keywords(kwargs: Any) -> dict[str, Any]:
     return kwargs
 
 
+def _orchestration(method: str) -> Any:
+    @rpc_method
+    async def handler(self: ComputeTaskEndpoint, ctx: RequestContext, **_: Any) -> Any:
+        raise not_native(f"compute_task.{method}")
+
+    handler.__name__ = method
+    return handler
+
+
 class ComputeTaskEndpoint:
     """compute_task 1.26: orchestration (scheduler, placement, compute RPC) is left to the
     legacy conductor; every method is forwarded or refused with a clear failure."""
 
     target = EndpointTarget(namespace="compute_task", version=COMPUTE_TASK_API_VERSION)
 
-    async def _orchestration(self, method: str) -> Any:
-        raise not_native(f"compute_task.{method}")
-
-    @rpc_method
-    async def migrate_server(self, ctx: RequestContext, **_: Any) -> Any:
-        return await self._orchestration("migrate_server")
-
-    @rpc_method
-    async def live_migrate_instance(self, ctx: RequestContext, **_: Any) -> Any:
-        return await self._orchestration("live_migrate_instance")
-
-    @rpc_method
-    async def build_instances(self, ctx: RequestContext, **_: Any) -> Any:
-        return await self._orchestration("build_instances")
-
-    @rpc_method
-    async def schedule_and_build_instances(self, ctx: RequestContext, **_: Any) -> Any:
-        return await self._orchestration("schedule_and_build_instances")
-
-    @rpc_method
-    async def unshelve_instance(self, ctx: RequestContext, **_: Any) -> Any:
-        return await self._orchestration("unshelve_instance")
-
-    @rpc_method
-    async def rebuild_instance(self, ctx: RequestContext, **_: Any) -> Any:
-        return await self._orchestration("rebuild_instance")
-
-    @rpc_method
-    async def cache_images(self, ctx: RequestContext, **_: Any) -> Any:
-        return await self._orchestration("cache_images")
-
-    @rpc_method
-    async def confirm_snapshot_based_resize(self, ctx: RequestContext, **_: Any) -> Any:
-        return await self._orchestration("confirm_snapshot_based_resize")
-
-    @rpc_method
-    async def revert_snapshot_based_resize(self, ctx: RequestContext, **_: Any) -> Any:
-        return await self._orchestration("revert_snapshot_based_resize")
-
-    @rpc_method
-    async def attach_volume(self, ctx: RequestContext, **_: Any) -> Any:
-        return await self._orchestration("attach_volume")
+    migrate_server = _orchestration("migrate_server")
+    live_migrate_instance = _orchestration("live_migrate_instance")
+    build_instances = _orchestration("build_instances")
+    schedule_and_build_instances = _orchestration("schedule_and_build_instances")
+    unshelve_instance = _orchestration("unshelve_instance")
+    rebuild_instance = _orchestration("rebuild_instance")
+    cache_images = _orchestration("cache_images")
+    confirm_snapshot_based_resize = _orchestration("confirm_snapshot_based_resize")
+    revert_snapshot_based_resize = _orchestration("revert_snapshot_based_resize")
+    attach_volume = _orchestration("attach_volume")
 
 
 def conductor_endpoints(db: Database | None) -> list[Any]:

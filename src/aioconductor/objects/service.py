@@ -86,16 +86,22 @@ def _record_refresh(call: InstanceCall, data: dict[str, Any]) -> None:
 _MISSING = object()
 
 
+def _changed_columns(call: InstanceCall) -> dict[str, Any]:
+    """Only what the caller changed (`nova_object.changes`) is written, as obj_get_changes."""
+    obj = call.obj
+    return {
+        name: rows.to_column(name, obj.data[name])
+        for name in obj.changes
+        if name in rows.WRITABLE and name in obj.data
+    }
+
+
 @remotable("Service", "save")
 async def save(call: InstanceCall) -> None:
     obj = call.obj
     if "id" not in obj.data:
         raise ObjectActionError(action="save", reason="id is not set")
-    values = {
-        name: rows.to_column(name, obj.data[name])
-        for name in obj.changes
-        if name in rows.WRITABLE and name in obj.data
-    }
+    values = _changed_columns(call)
 
     async def work(conn: AsyncConnection) -> Any:
         await _check_minimum_version(conn, obj.data)
@@ -110,11 +116,7 @@ async def create(call: InstanceCall) -> None:
     obj = call.obj
     if "id" in obj.data:
         raise ObjectActionError(action="create", reason="already created")
-    values = {
-        name: rows.to_column(name, obj.data[name])
-        for name in obj.changes
-        if name in rows.WRITABLE and name in obj.data
-    }
+    values = _changed_columns(call)
 
     async def work(conn: AsyncConnection) -> Any:
         await _check_minimum_version(conn, obj.data)
