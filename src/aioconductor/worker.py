@@ -142,13 +142,23 @@ class Worker:
         db_check_every = 10
         n = 0
         while True:
-            if self.db is not None and n % db_check_every == 0:
-                self._db_ok = await self.db.ping()
+            if self.db is not None:
+                if n % db_check_every == 0:
+                    self._db_ok = await self.db.ping()
+                _record_pool(self.db)
             self.last_tick = time.time()
             if self._health is not None:
                 self._health(self.health())
             n += 1
             await asyncio.sleep(_TICK_SECONDS)
+
+
+def _record_pool(db: Database) -> None:
+    from aioconductor.observability.metrics import DB_POOL_IN_USE, DB_POOL_SIZE
+
+    pool = db.engine.sync_engine.pool
+    DB_POOL_IN_USE.set(getattr(pool, "checkedout", lambda: 0)())
+    DB_POOL_SIZE.set(getattr(pool, "size", lambda: 0)())
 
 
 async def _check_database(db: Database) -> None:

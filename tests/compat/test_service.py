@@ -85,7 +85,13 @@ def test_own_services_row_is_heart_beaten(tmp_path: Path) -> None:
     import time
 
     with nova_database("svc_row") as db:
-        conf = nova_conf(tmp_path / "ours.conf", f"aioc_row_{uuid.uuid4().hex[:8]}", db)
+        port = _free_port()
+        conf = nova_conf(
+            tmp_path / "ours.conf",
+            f"aioc_row_{uuid.uuid4().hex[:8]}",
+            db,
+            f"[aioconductor]\nmetrics_bind = 127.0.0.1:{port}\n",
+        )
         with aioconductor_serving(conf, tmp_path / "ours.log"):
             deadline = time.monotonic() + 20
             count = 0
@@ -95,7 +101,30 @@ def test_own_services_row_is_heart_beaten(tmp_path: Path) -> None:
                     break
                 time.sleep(0.5)
             count, version, age = _conductor_row(db)
+            metrics = _get(f"http://127.0.0.1:{port}/metrics")
+            ready = _get(f"http://127.0.0.1:{port}/readyz")
     assert version == 74  # nova 34's SERVICE_VERSION, as nova-conductor writes it
     assert count >= 2  # report_interval = 1 s in this config
     # nova's servicegroup db driver: up while now - last_seen_up <= service_down_time (60)
     assert int(age) <= 60
+    # the single worker serves its own metrics and readiness, DB pool included
+    assert "aioconductor_db_pool_size 32.0" in metrics
+    assert "aioconductor_db_pool_connections_in_use" in metrics
+    assert '"db_ok": true' in ready
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _get(url: str) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=5) as response:
+        body: str = response.read().decode()
+        return body

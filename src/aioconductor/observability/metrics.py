@@ -46,6 +46,12 @@ DURATION = Histogram(
 IN_FLIGHT = Gauge(
     f"{_PREFIX}_in_flight_requests", "Requests being processed", multiprocess_mode="livesum"
 )
+DB_POOL_IN_USE = Gauge(
+    f"{_PREFIX}_db_pool_connections_in_use",
+    "Database connections checked out of the pool",
+    multiprocess_mode="livesum",
+)
+DB_POOL_SIZE = Gauge(f"{_PREFIX}_db_pool_size", "Database pool size", multiprocess_mode="livesum")
 REPLIES_DROPPED = Counter(
     f"{_PREFIX}_replies_dropped_total", "Replies dropped because the reply queue was gone"
 )
