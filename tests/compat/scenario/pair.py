@@ -1,0 +1,143 @@
+"""Run one scenario through nova's objects twice and compare: the oracle harness.
+
+The scenario file (runs in nova's virtualenv) defines `seed(ctx, objects)` and
+`run(ctx, objects, step)`. Both databases come from `nova-manage db sync` and get the same
+seed. Then `run` goes directly on the first database (nova's own code: the expected
+result) and with `indirection_api` over RabbitMQ to a real `aioconductor serve` on the
+second (the way nova-compute calls a conductor). Tables named in `tables` are dumped from
+both databases afterwards so writes can be compared too.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pymysql
+
+from aioconductor.novaenv import ensure_nova_venv
+from tests.compat.nova_processes import aioconductor_serving, nova_conf, nova_database
+
+RUNNER = Path(__file__).with_name("runner.py")
+# Unique per run or per database: compared as "set or not".
+VOLATILE = frozenset({"created_at", "updated_at", "deleted_at", "last_seen_up", "start_time",
+                      "finish_time", "launched_at", "terminated_at"})  # fmt: skip
+
+
+@dataclass
+class Outcome:
+    direct: list[dict[str, Any]]
+    ours: list[dict[str, Any]]
+    direct_tables: dict[str, list[dict[str, Any]]]
+    our_tables: dict[str, list[dict[str, Any]]]
+    our_log: str
+
+
+def run_pair(scenario: Path, tmp_path: Path, tables: Sequence[str] = ()) -> Outcome:
+    exchange = f"aioc_scn_{uuid.uuid4().hex[:8]}"
+    with nova_database("scn_direct") as direct_db, nova_database("scn_ours") as our_db:
+        direct_conf = nova_conf(tmp_path / "direct.conf", exchange, direct_db)
+        our_conf = nova_conf(tmp_path / "ours.conf", exchange, our_db)
+        with ThreadPoolExecutor(2) as pool:
+            seeds = [pool.submit(_phase, scenario, "seed", "direct", c)
+                     for c in (direct_conf, our_conf)]  # fmt: skip
+            for seeded in seeds:
+                seeded.result()
+        direct = _phase(scenario, "run", "direct", direct_conf)
+        log = tmp_path / "aioconductor.log"
+        with aioconductor_serving(our_conf, log):
+            ours = _phase(scenario, "run", "indirect", our_conf)
+        return Outcome(
+            direct=direct,
+            ours=ours,
+            direct_tables={t: dump_table(direct_db, t) for t in tables},
+            our_tables={t: dump_table(our_db, t) for t in tables},
+            our_log=log.read_text(),
+        )
+
+
+def _phase(scenario: Path, phase: str, mode: str, conf: Path) -> list[dict[str, Any]]:
+    job = {"scenario": str(scenario), "phase": phase, "mode": mode, "config_file": str(conf)}
+    proc = subprocess.run(
+        [str(ensure_nova_venv().python), str(RUNNER)],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"{phase}/{mode} failed:\n{proc.stderr[-4000:]}")
+    result: list[dict[str, Any]] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def dump_table(db: str, table: str) -> list[dict[str, Any]]:
+    """Every row of `table` (JSON-ish values), ordered by its first column."""
+    conn = pymysql.connect(host="127.0.0.1", user="root", database=db)
+    try:
+        with conn.cursor(pymysql.cursors.DictCursor) as cur:
+            cur.execute(f"SELECT * FROM `{table}`")
+            rows = [{k: _jsonish(v) for k, v in row.items()} for row in cur.fetchall()]
+    finally:
+        conn.close()
+    return sorted(rows, key=lambda r: json.dumps(r, sort_keys=True, default=str))
+
+
+def _jsonish(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray):
+        return value.decode(errors="replace")
+    if isinstance(value, int | float | str) or value is None:
+        return value
+    return str(value)
+
+
+def stable(value: Any, volatile: Iterable[str] = VOLATILE) -> Any:
+    """Replace per-run values by whether they are set, keep everything else."""
+    keys = frozenset(volatile)
+    if isinstance(value, dict):
+        return {k: (v is not None) if k in keys else stable(v, keys) for k, v in value.items()}
+    if isinstance(value, list):
+        return [stable(v, keys) for v in value]
+    return value
+
+
+def assert_same_steps(outcome: Outcome, volatile: Iterable[str] = VOLATILE) -> None:
+    """Every step of the scenario returned the same through aioconductor as through nova."""
+    keys = frozenset(volatile)
+    assert [s["label"] for s in outcome.ours] == [s["label"] for s in outcome.direct]
+    for theirs, ours in zip(outcome.direct, outcome.ours, strict=True):
+        want, have = stable(theirs, keys), stable(ours, keys)
+        assert have == want, (theirs["label"], diff(have, want))
+
+
+def assert_same_tables(outcome: Outcome, volatile: Iterable[str] = VOLATILE) -> None:
+    keys = frozenset(volatile)
+    for table, want in outcome.direct_tables.items():
+        have = outcome.our_tables[table]
+        assert stable(have, keys) == stable(want, keys), (
+            table,
+            diff(stable(have, keys), stable(want, keys)),
+        )
+
+
+def diff(have: Any, want: Any, path: str = "") -> list[str]:
+    """Where two JSON values differ, as short `path: ours=... nova=...` lines."""
+    if isinstance(have, dict) and isinstance(want, dict):
+        out: list[str] = []
+        for key in sorted(set(have) | set(want), key=str):
+            if key not in have or key not in want:
+                out.append(f"{path}/{key}: ours={have.get(key, '-')!r} nova={want.get(key, '-')!r}")
+            else:
+                out += diff(have[key], want[key], f"{path}/{key}")
+        return out
+    if isinstance(have, list) and isinstance(want, list) and len(have) == len(want):
+        pairs = enumerate(zip(have, want, strict=True))
+        return [d for i, (h, w) in pairs for d in diff(h, w, f"{path}[{i}]")]
+    return [] if have == want else [f"{path}: ours={have!r} nova={want!r}"]
