@@ -1,0 +1,82 @@
+"""Database.run on a real MariaDB: commit, rollback, the skipped pool reset, reconnects."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from aioconductor.db.engine import Database
+from aioconductor.novaenv import create_database, drop_database
+
+pytestmark = pytest.mark.connected
+
+
+@pytest.fixture
+async def db() -> AsyncIterator[Database]:
+    name = f"aioc_dbtest_{uuid.uuid4().hex[:10]}"
+    create_database(name)
+    database = Database.from_url(f"mysql+aiomysql://root@127.0.0.1/{name}", pool_size=1)
+    try:
+        await database.run(lambda c: c.execute(text("CREATE TABLE t (id INT PRIMARY KEY)")))
+        yield database
+    finally:
+        await database.close()
+        drop_database(name)
+
+
+async def _scalar(db: Database, sql: str) -> Any:
+    async def work(conn: AsyncConnection) -> Any:
+        return (await conn.execute(text(sql))).scalar()
+
+    return await db.run(work)
+
+
+async def _rollbacks(db: Database) -> int:
+    # the single pooled connection's own counter of ROLLBACK commands
+    value = await _scalar(db, "SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS "
+                              "WHERE VARIABLE_NAME = 'COM_ROLLBACK'")  # fmt: skip
+    return int(value)
+
+
+async def test_committed_work_persists_and_failed_work_leaves_nothing(db: Database) -> None:
+    await db.run(lambda c: c.execute(text("INSERT INTO t VALUES (1)")))
+
+    async def insert_then_fail(conn: AsyncConnection) -> None:
+        await conn.execute(text("INSERT INTO t VALUES (2)"))
+        raise RuntimeError("handler failed")
+
+    with pytest.raises(RuntimeError):
+        await db.run(insert_then_fail)
+    assert await _scalar(db, "SELECT GROUP_CONCAT(id) FROM t") == "1"
+
+
+async def test_no_rollback_round_trip_after_a_commit(db: Database) -> None:
+    before = await _rollbacks(db)
+    for i in range(5):
+        await db.run(lambda c, i=i: c.execute(text(f"INSERT INTO t VALUES ({10 + i})")))
+    assert await _rollbacks(db) == before
+
+
+async def test_a_connection_returned_mid_transaction_is_rolled_back(db: Database) -> None:
+    before = await _rollbacks(db)
+    async with db.engine.connect() as conn:  # no commit: an open transaction goes back
+        await conn.execute(text("INSERT INTO t VALUES (99)"))
+    assert await _rollbacks(db) == before + 1
+    assert await _scalar(db, "SELECT COUNT(*) FROM t WHERE id = 99") == 0
+
+
+async def test_a_killed_connection_is_replaced_transparently(db: Database) -> None:
+    conn_id = await _scalar(db, "SELECT CONNECTION_ID()")
+    other = Database.from_url(str(db.engine.url), pool_size=1)
+    try:
+        await other.run(lambda c: c.execute(text(f"KILL CONNECTION {int(conn_id)}")))
+    finally:
+        await other.close()
+    # the pooled connection is dead; run() notices and retries on a new one
+    assert await _scalar(db, "SELECT 1") == 1
+    assert await _scalar(db, "SELECT CONNECTION_ID()") != conn_id
