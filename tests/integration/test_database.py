@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from aioconductor.db import raw
 from aioconductor.db.engine import Database
 from aioconductor.novaenv import create_database, drop_database
 
@@ -80,3 +82,39 @@ async def test_a_killed_connection_is_replaced_transparently(db: Database) -> No
     # the pooled connection is dead; run() notices and retries on a new one
     assert await _scalar(db, "SELECT 1") == 1
     assert await _scalar(db, "SELECT CONNECTION_ID()") != conn_id
+
+
+@pytest.mark.parametrize("driver", ["aiomysql", "asyncmy"])
+async def test_raw_statements_share_the_transaction_and_errors(driver: str) -> None:
+    name = f"aioc_dbraw_{uuid.uuid4().hex[:10]}"
+    create_database(name)
+    db = Database.from_url(f"mysql+{driver}://root@127.0.0.1/{name}", pool_size=1)
+    try:
+        await db.run(lambda c: c.execute(text("CREATE TABLE t (id INT PRIMARY KEY, v TEXT)")))
+
+        async def write_then_fail(conn: AsyncConnection) -> None:
+            await raw.execute(conn, "INSERT INTO t VALUES (%s, %s)", (1, "a"))
+            raise RuntimeError("handler failed")
+
+        with pytest.raises(RuntimeError):
+            await db.run(write_then_fail)  # the raw INSERT is rolled back with the rest
+
+        async def write(conn: AsyncConnection) -> Any:
+            await raw.execute(conn, "INSERT INTO t VALUES (%s, %s)", (2, "b"))
+            return await raw.fetch_one(conn, "SELECT id, v FROM t WHERE id = %s", (2,))
+
+        assert await db.run(write) == {"id": 2, "v": "b"}
+        assert await db.run(lambda c: raw.fetch_all(c, "SELECT id FROM t")) == [{"id": 2}]
+        with pytest.raises(DBAPIError) as duplicate:
+            await db.run(write)
+        assert duplicate.value.orig.args[0] == 1062  # ER_DUP_ENTRY, as SQLAlchemy reports it
+
+        conn_id = await db.run(lambda c: raw.fetch_one(c, "SELECT CONNECTION_ID() AS i"))
+        killer = Database.from_url(f"mysql+aiomysql://root@127.0.0.1/{name}", pool_size=1)
+        await killer.run(lambda c: raw.execute(c, f"KILL CONNECTION {int(conn_id['i'])}"))
+        await killer.close()
+        # a lost server on the raw path is retried on a new connection like any other
+        assert await db.run(lambda c: raw.fetch_one(c, "SELECT 1 AS one")) == {"one": 1}
+    finally:
+        await db.close()
+        drop_database(name)

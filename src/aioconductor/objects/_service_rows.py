@@ -6,12 +6,13 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from aioconductor.conductor.endpoints import not_native
 from aioconductor.context import RequestContext
+from aioconductor.db import raw
 from aioconductor.db.schema import services
 from aioconductor.errors import ServiceBinaryExists, ServiceNotFound, ServiceTopicExists
 from aioconductor.messaging.versions import parse_version
@@ -80,29 +81,27 @@ def to_column(name: str, value: Any) -> Any:
     return p.dt_from_wire(value) if name in _DATETIMES else value
 
 
-def _live(ctx: RequestContext) -> Any:
-    # model_query(read_deleted="no") is forced by every service_* query we serve
-    return services.c.deleted == 0
+_COLUMNS = ", ".join(f"`{c.name}`" for c in services.c)
+# model_query(read_deleted="no") is forced by every service_* query we serve
+_BY_ID = f"SELECT {_COLUMNS} FROM services WHERE id = %s AND deleted = 0"
+_BY_HOST_AND_BINARY = (
+    f"SELECT {_COLUMNS} FROM services WHERE host = %s AND `binary` = %s AND deleted = 0 LIMIT 1"
+)
 
 
 async def by_host_and_binary(
     conn: AsyncConnection, ctx: RequestContext, host: str, binary: str
 ) -> dict[str, Any] | None:
-    query = (
-        select(services)
-        .where(_live(ctx), services.c.host == host, services.c.binary == binary)
-        .limit(1)
-    )
-    row = (await conn.execute(query)).mappings().first()
-    return None if row is None else dict(row)
+    # get_by_compute_host runs on every resource-tracker update: raw, like the heartbeat
+    return await raw.fetch_one(conn, _BY_HOST_AND_BINARY, (host, binary))
 
 
 async def by_id(conn: AsyncConnection, service_id: int) -> dict[str, Any]:
-    query = select(services).where(services.c.id == service_id, services.c.deleted == 0)
-    row = (await conn.execute(query)).mappings().first()
+    # the heartbeat's read: straight on the driver (db/raw.py says why)
+    row = await raw.fetch_one(conn, _BY_ID, (service_id,))
     if row is None:
         raise ServiceNotFound(service_id=service_id)
-    return dict(row)
+    return row
 
 
 async def minimum_versions(conn: AsyncConnection, binaries: list[str]) -> dict[str, int]:
@@ -134,7 +133,12 @@ async def update_service(
     changed = {k: v for k, v in values.items() if current[k] != v}
     if changed:  # the ORM only issues an UPDATE (and bumps updated_at) when something changed
         changed["updated_at"] = now
-        await conn.execute(update(services).where(services.c.id == service_id).values(changed))
+        assignments = ", ".join(f"`{services.c[name].name}` = %s" for name in changed)
+        await raw.execute(
+            conn,
+            f"UPDATE services SET {assignments} WHERE id = %s",  # names: schema columns only
+            (*changed.values(), service_id),
+        )
     return {**current, **changed}
 
 

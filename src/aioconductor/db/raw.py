@@ -1,0 +1,71 @@
+"""Hand-written SQL on the driver's own cursor, inside a `Database.run` transaction.
+
+SQLAlchemy Core costs about 0.1 ms of CPU per statement here (cache keys, parameter and
+result processing, greenlet hops), which is most of a heartbeat's cost. The hottest calls
+run their few fixed statements straight on the aiomysql/asyncmy cursor instead, in the same
+transaction. Driver errors come out as SQLAlchemy's DBAPIError (a lost server also
+invalidates the connection), so `Database.run`'s deadlock and reconnect retries apply
+unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+Args = Sequence[Any]
+
+
+async def fetch_one(conn: AsyncConnection, sql: str, args: Args = ()) -> dict[str, Any] | None:
+    """The first row of `sql` as a column-name dict (values as the driver returns them)."""
+    rows = await _run(conn, sql, args, fetch=True)
+    return rows[0] if rows else None
+
+
+async def fetch_all(conn: AsyncConnection, sql: str, args: Args = ()) -> list[dict[str, Any]]:
+    return await _run(conn, sql, args, fetch=True)
+
+
+async def execute(conn: AsyncConnection, sql: str, args: Args = ()) -> None:
+    await _run(conn, sql, args, fetch=False)
+
+
+async def _run(conn: AsyncConnection, sql: str, args: Args, *, fetch: bool) -> list[dict[str, Any]]:
+    fairy = await conn.get_raw_connection()
+    driver = fairy.driver_connection
+    assert driver is not None
+    cursor = driver.cursor()
+    if not hasattr(cursor, "execute"):  # aiomysql hands out an awaitable context manager
+        cursor = await cursor
+    try:
+        await cursor.execute(sql, tuple(args))
+        if not fetch:
+            return []
+        names = [d[0] for d in cursor.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
+    except Exception as exc:
+        error = await _as_dbapi_error(conn, sql, args, exc)
+        if error is None:
+            raise
+        raise error from exc
+    finally:
+        await cursor.close()
+
+
+async def _as_dbapi_error(
+    conn: AsyncConnection, sql: str, args: Args, exc: Exception
+) -> StatementError | None:
+    dialect = conn.dialect
+    dbapi = dialect.loaded_dbapi
+    if not isinstance(exc, dbapi.Error):
+        return None
+    lost = dialect.is_disconnect(exc, None, None)
+    if lost:
+        await conn.invalidate()  # never hand a dead connection back to the pool
+    error: StatementError = DBAPIError.instance(
+        sql, tuple(args), exc, dbapi.Error, connection_invalidated=lost, dialect=dialect
+    )
+    return error
