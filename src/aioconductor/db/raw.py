@@ -11,6 +11,7 @@ unchanged.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, StatementError
@@ -21,19 +22,32 @@ Args = Sequence[Any]
 
 async def fetch_one(conn: AsyncConnection, sql: str, args: Args = ()) -> dict[str, Any] | None:
     """The first row of `sql` as a column-name dict (values as the driver returns them)."""
-    rows = await _run(conn, sql, args, fetch=True)
+    rows = (await _run(conn, sql, args, fetch=True)).rows
     return rows[0] if rows else None
 
 
 async def fetch_all(conn: AsyncConnection, sql: str, args: Args = ()) -> list[dict[str, Any]]:
-    return await _run(conn, sql, args, fetch=True)
+    return (await _run(conn, sql, args, fetch=True)).rows
 
 
-async def execute(conn: AsyncConnection, sql: str, args: Args = ()) -> None:
-    await _run(conn, sql, args, fetch=False)
+async def execute(conn: AsyncConnection, sql: str, args: Args = ()) -> int:
+    """Run a write; the number of rows it matched (SQLAlchemy connects with FOUND_ROWS)."""
+    return (await _run(conn, sql, args, fetch=False)).rowcount
 
 
-async def _run(conn: AsyncConnection, sql: str, args: Args, *, fetch: bool) -> list[dict[str, Any]]:
+async def insert(conn: AsyncConnection, sql: str, args: Args = ()) -> int:
+    """Run an INSERT; the AUTO_INCREMENT id it gave."""
+    return (await _run(conn, sql, args, fetch=False)).lastrowid
+
+
+@dataclass(slots=True)
+class _Outcome:
+    rows: list[dict[str, Any]]
+    rowcount: int = 0
+    lastrowid: int = 0
+
+
+async def _run(conn: AsyncConnection, sql: str, args: Args, *, fetch: bool) -> _Outcome:
     fairy = await conn.get_raw_connection()
     driver = fairy.driver_connection
     assert driver is not None
@@ -43,9 +57,9 @@ async def _run(conn: AsyncConnection, sql: str, args: Args, *, fetch: bool) -> l
     try:
         await cursor.execute(sql, tuple(args))
         if not fetch:
-            return []
+            return _Outcome([], int(cursor.rowcount), int(cursor.lastrowid or 0))
         names = [d[0] for d in cursor.description or ()]
-        return [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
+        return _Outcome([dict(zip(names, row, strict=True)) for row in await cursor.fetchall()])
     except Exception as exc:
         error = await _as_dbapi_error(conn, sql, args, exc)
         if error is None:

@@ -60,6 +60,16 @@ class InstanceCall(ClassCall):
         """obj_reset_changes(): what nova's save()/create() do when they finish."""
         self.obj.changes.clear()
 
+    def load_row(self, data: dict[str, Any]) -> None:
+        """`_from_db_object` then `obj_reset_changes()`: report every field whose value moved."""
+        for name, value in data.items():
+            if self.obj.data.get(name, _UNSET) != value:
+                self.set_field(name, value)
+        self.reset_changes()
+
+
+_UNSET = object()
+
 
 def remotable_classmethod(objname: str, method: str) -> Callable[[H], H]:
     def register(handler: H) -> H:
