@@ -102,7 +102,10 @@ def stable(value: Any, volatile: Iterable[str] = VOLATILE) -> Any:
     """Replace per-run values by whether they are set, keep everything else."""
     keys = frozenset(volatile)
     if isinstance(value, dict):
-        return {k: (v is not None) if k in keys else stable(v, keys) for k, v in value.items()}
+        out = {k: (v is not None) if k in keys else stable(v, keys) for k, v in value.items()}
+        if isinstance(out.get("nova_object.changes"), list):  # a set on both sides
+            out["nova_object.changes"] = sorted(out["nova_object.changes"])
+        return out
     if isinstance(value, list):
         return [stable(v, keys) for v in value]
     return value
