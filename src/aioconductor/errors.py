@@ -244,3 +244,9 @@ class VirtualInterfaceCreateException(NovaError):
 
 class VirtualInterfaceMacAddressException(NovaError):
     msg_fmt = "Creation of virtual interface with unique mac address failed"
+
+
+class UnknownInstanceUpdateConflict(InstanceUpdateConflict):
+    msg_fmt = (
+        "Conflict updating instance %(instance_uuid)s, but we were unable to determine the cause"
+    )

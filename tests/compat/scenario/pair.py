@@ -92,7 +92,12 @@ def dump_table(db: str, table: str) -> list[dict[str, Any]]:
 
 def _jsonish(value: Any) -> Any:
     if isinstance(value, bytes | bytearray):
-        return value.decode(errors="replace")
+        value = value.decode(errors="replace")
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:  # JSON columns compare as data (object change lists are sets)
+            return json.loads(value)
+        except ValueError:
+            return value
     if isinstance(value, int | float | str) or value is None:
         return value
     return str(value)

@@ -1,0 +1,130 @@
+"""Instance.save and InstanceInfoCache.save through a boot's state changes, conflicts and
+metadata rewrites (runs in nova's virtualenv)."""
+
+U1 = "5a111111-1111-4111-8111-111111111111"
+U2 = "5a222222-2222-4222-8222-222222222222"
+MISSING = "5a999999-9999-4999-8999-999999999999"
+ATTRS = ["metadata", "system_metadata", "info_cache", "security_groups", "flavor",
+         "pci_requests", "numa_topology", "tags", "device_metadata", "vcpu_model",
+         "trusted_certs", "resources", "migration_context", "keypairs"]  # fmt: skip
+
+
+def seed(ctx, objects):
+    from nova.network import model as network_model
+
+    flavor = objects.Flavor(id=1, flavorid="f1", name="m1.small", memory_mb=2048, vcpus=1,
+                            root_gb=20, ephemeral_gb=0, swap=0, rxtx_factor=1.0,
+                            vcpu_weight=None, disabled=False, is_public=True,
+                            extra_specs={"hw:cpu_policy": "shared"},
+                            description="small")  # fmt: skip
+    for uuid in (U1, U2):
+        inst = objects.Instance(ctx, uuid=uuid, user_id="u1", project_id="p1",
+                                vm_state="building", task_state="scheduling", power_state=0,
+                                memory_mb=2048, vcpus=1, root_gb=20, display_name="vm",
+                                image_ref="c1111111-1111-4111-8111-111111111111",
+                                flavor=flavor, old_flavor=None, new_flavor=None,
+                                metadata={"a": "1", "keep": "k"},
+                                system_metadata={"image_min_ram": "0", "owner": "x"})  # fmt: skip
+        inst.info_cache = objects.InstanceInfoCache(network_info=network_model.NetworkInfo([]))
+        inst.pci_requests = objects.InstancePCIRequests(requests=[])
+        inst.create()
+
+
+def run(ctx, objects, step):
+    from nova.network import model as network_model
+    from oslo_utils import timeutils
+
+    inst = objects.Instance.get_by_uuid(ctx, U1, expected_attrs=ATTRS)
+
+    def save(**kwargs):
+        def do():
+            inst.save(**kwargs)
+            return inst
+
+        return do
+
+    inst.vm_state = "building"
+    inst.task_state = None
+    step("building", save(expected_task_state=["scheduling", None]))
+    inst.host, inst.node, inst.compute_id, inst.launched_on = "h1", "n1", 1, "h1"
+    inst.numa_topology = None
+    step("claim", save())
+    inst.task_state = "networking"
+    step("networking", save(expected_task_state=[None]))
+    vif = network_model.VIF(id="5b111111-1111-4111-8111-111111111111",
+                            address="fa:16:3e:00:00:01", network=network_model.Network(
+                                id="net1", bridge="br-int", subnets=[]))  # fmt: skip
+
+    def cache_save():
+        inst.info_cache.network_info = network_model.NetworkInfo([vif])
+        inst.info_cache.save()
+        return inst.info_cache
+
+    step("info cache save", cache_save)
+    inst.task_state = "block_device_mapping"
+    step("bdm", save(expected_task_state="networking"))
+    inst.task_state = "spawning"
+    inst.system_metadata["network_allocated"] = "True"
+    inst.vcpu_model = objects.VirtCPUModel(arch="x86_64", vendor="Intel", model="Haswell",
+                                              mode="host-model", match="exact",
+                                              topology=objects.VirtCPUTopology(
+                                                  sockets=1, cores=1, threads=1),
+                                              features=[])  # fmt: skip
+    step("spawning", save(expected_task_state="block_device_mapping"))
+    for key in ("hw_disk_bus", "hw_cdrom_bus", "hw_video_model"):
+        inst.system_metadata[f"image_{key}"] = "virtio"
+    inst.device_metadata = objects.InstanceDeviceMetadata(devices=[])
+    step("libvirt details", save())
+    inst.vm_state, inst.task_state, inst.power_state = "active", None, 1
+    inst.launched_at = timeutils.utcnow()
+    step("active", save(expected_task_state="spawning"))
+    inst.task_state = "rebooting"
+    step("conflict", save(expected_task_state="spawning"))
+
+    inst.task_state = None
+    inst.metadata = {"keep": "k2", "b": "2"}
+    del inst.system_metadata["owner"]
+    step("metadata rewrite", save())
+    step("nothing changed", save())
+
+    def flavor_only():
+        inst.flavor.extra_specs = {"hw:cpu_policy": "dedicated"}
+        inst.flavor = inst.flavor
+        inst.save()
+        return inst
+
+    step("flavor only", flavor_only)
+
+    def node_only():
+        inst.node = "n2"
+        inst.save()
+
+    step("node without compute_id", node_only)
+    inst.node = "n1"
+
+    other = objects.Instance.get_by_uuid(ctx, U2, expected_attrs=["info_cache"])
+
+    def deleting():
+        other.task_state = "deleting"
+        other.save()
+        stale = objects.Instance.get_by_uuid(ctx, U2, expected_attrs=[])
+        stale.task_state = "spawning"
+        stale.save(expected_task_state="scheduling")
+
+    step("deleting conflict", deleting)
+
+    def cleared_cache():
+        other.info_cache.network_info = network_model.NetworkInfo([])
+        other.info_cache.save()
+        return other.info_cache
+
+    step("info cache cleared", cleared_cache)
+
+    def missing():
+        ghost = objects.Instance(ctx, uuid=MISSING, user_id="u1", project_id="p1")
+        ghost.obj_reset_changes()
+        ghost.display_name = "gone"
+        ghost.save()
+
+    step("missing instance", missing)
+    step("re-read", lambda: objects.Instance.get_by_uuid(ctx, U1, expected_attrs=ATTRS))
