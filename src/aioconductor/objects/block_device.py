@@ -21,7 +21,7 @@ from aioconductor.objects.registry import ClassCall, InstanceCall, remotable, re
 
 BDM_VERSION = "1.21"
 BDM_LIST_VERSION = "1.18"
-_COLUMNS = (
+COLUMNS = (
     "id", "uuid", "instance_uuid", "source_type", "destination_type", "guest_format",
     "device_type", "disk_bus", "boot_index", "device_name", "delete_on_termination",
     "snapshot_id", "volume_id", "volume_size", "image_id", "no_device", "connection_info",
@@ -31,8 +31,8 @@ _COLUMNS = (
 )  # fmt: skip
 _BOOLEANS = {"delete_on_termination", "no_device", "encrypted", "deleted"}
 _DATETIMES = {"created_at", "updated_at", "deleted_at"}
-_WRITABLE = frozenset(_COLUMNS) - {"id"}
-_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM block_device_mapping"
+_WRITABLE = frozenset(COLUMNS) - {"id"}
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM block_device_mapping"
 
 
 def _deleted(ctx: RequestContext) -> str:
@@ -45,7 +45,7 @@ def bdm_data(row: dict[str, Any]) -> dict[str, Any]:
         # nova would give the old row a uuid in its own transaction first
         raise not_native("BlockDeviceMapping without a uuid (populate_uuids)")
     data: dict[str, Any] = {}
-    for name in _COLUMNS:
+    for name in COLUMNS:
         value = row[name]
         if name in _DATETIMES:
             value = p.dt_to_wire(value)

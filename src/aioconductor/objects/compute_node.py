@@ -29,7 +29,7 @@ NODE_VERSION = "1.19"
 NODE_LIST_VERSION = "1.17"
 HV_SPEC_VERSION = "1.2"
 _POOL_VERSIONS = {"PciDevicePoolList": "1.1", "PciDevicePool": "1.1"}
-_COLUMNS = (
+COLUMNS = (
     "id", "service_id", "host", "uuid", "vcpus", "memory_mb", "local_gb", "vcpus_used",
     "memory_mb_used", "local_gb_used", "hypervisor_type", "hypervisor_version",
     "hypervisor_hostname", "free_ram_mb", "free_disk_gb", "current_workload", "running_vms",
@@ -38,13 +38,13 @@ _COLUMNS = (
     "cpu_allocation_ratio", "disk_allocation_ratio", "mapped",
     "created_at", "updated_at", "deleted_at", "deleted",
 )  # fmt: skip
-_PLAIN = frozenset(_COLUMNS) - {"supported_instances", "pci_stats", "extra_resources", "stats",
+_PLAIN = frozenset(COLUMNS) - {"supported_instances", "pci_stats", "extra_resources", "stats",
                                 "host_ip", "mapped"}  # fmt: skip
 _RATIOS = ("cpu_allocation_ratio", "ram_allocation_ratio", "disk_allocation_ratio")
 _DATETIMES = {"created_at", "updated_at", "deleted_at"}
-_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM compute_nodes"
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM compute_nodes"
 # object fields that are columns under another name or form (see _to_columns)
-_FIELD_COLUMNS = (frozenset(_COLUMNS) - {"supported_instances", "pci_stats", "extra_resources",
+_FIELD_COLUMNS = (frozenset(COLUMNS) - {"supported_instances", "pci_stats", "extra_resources",
                   "id"}) | {"supported_hv_specs", "pci_device_pools"}  # fmt: skip
 
 
@@ -271,7 +271,7 @@ async def create(call: InstanceCall) -> None:
     async def work(conn: AsyncConnection) -> dict[str, Any]:
         sql = f"INSERT INTO compute_nodes ({names}) VALUES ({marks})"
         node_id = await raw.insert(conn, sql, tuple(values.values()))
-        return {**dict.fromkeys(_COLUMNS), **values, "id": node_id}
+        return {**dict.fromkeys(COLUMNS), **values, "id": node_id}
 
     try:
         row = await call.db.run(work)

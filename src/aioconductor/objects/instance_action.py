@@ -27,6 +27,8 @@ _ACTION_COLUMNS = ("id", "action", "instance_uuid", "request_id", "user_id", "pr
 _EVENT_COLUMNS = ("id", "event", "action_id", "start_time", "finish_time", "result",
                   "traceback", "host", "details")  # fmt: skip
 _PERSISTENT = ("created_at", "updated_at", "deleted_at", "deleted")
+ACTION_COLUMNS = _ACTION_COLUMNS + _PERSISTENT
+EVENT_COLUMNS = _EVENT_COLUMNS + _PERSISTENT
 _DATETIMES = {"start_time", "finish_time", "created_at", "updated_at", "deleted_at"}
 
 _SELECT_ACTION = f"SELECT {', '.join(_ACTION_COLUMNS + _PERSISTENT)} FROM instance_actions"

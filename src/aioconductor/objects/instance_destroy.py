@@ -22,7 +22,7 @@ from aioconductor.objects.primitives import is_object, utcnow
 from aioconductor.objects.registry import InstanceCall, remotable
 
 # soft-deleted with the instance, keyed by instance_uuid (instance_id_mappings by uuid)
-_CHILDREN = (
+CHILD_TABLES = (
     "security_group_instance_association", "instance_info_caches", "instance_metadata",
     "instance_faults", "instance_extra", "instance_system_metadata", "block_device_mapping",
     "migrations", "virtual_interfaces",
@@ -60,7 +60,7 @@ async def destroy(call: InstanceCall, hard_delete: bool = False) -> None:
         if not matched:
             await current_states(conn, ctx, uuid)
             raise ObjectActionError(action="destroy", reason="host changed")
-        for table in _CHILDREN:
+        for table in CHILD_TABLES:
             await raw.execute(
                 conn,
                 f"UPDATE {table} SET deleted = id, deleted_at = %s "

@@ -43,7 +43,7 @@ def _wire(row: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
 SHARE_VERSION = "1.2"
 SHARE_LIST_VERSION = "1.1"
 # access_type / access_to / access_key are ephemeral: never read from the table
-_SHARE_COLUMNS = ("id", "uuid", "instance_uuid", "share_id", "status", "tag",
+SHARE_COLUMNS = ("id", "uuid", "instance_uuid", "share_id", "status", "tag",
                   "export_location", "share_proto", *_TIMESTAMPS)  # fmt: skip
 
 
@@ -51,9 +51,9 @@ _SHARE_COLUMNS = ("id", "uuid", "instance_uuid", "share_id", "status", "tag",
 async def share_mappings_by_instance(call: ClassCall, instance_uuid: str) -> p.Primitive:
     _check(call, ("ShareMappingList", SHARE_LIST_VERSION), ("ShareMapping", SHARE_VERSION))
     # share_mapping has no soft delete: nova's query has no deleted filter either
-    sql = f"SELECT {', '.join(_SHARE_COLUMNS)} FROM share_mapping WHERE instance_uuid = %s"
+    sql = f"SELECT {', '.join(SHARE_COLUMNS)} FROM share_mapping WHERE instance_uuid = %s"
     rows = await call.db.run(lambda conn: raw.fetch_all(conn, sql, (instance_uuid,)))
-    objects = [p.make("ShareMapping", SHARE_VERSION, _wire(r, _SHARE_COLUMNS)) for r in rows]
+    objects = [p.make("ShareMapping", SHARE_VERSION, _wire(r, SHARE_COLUMNS)) for r in rows]
     return p.make_list("ShareMappingList", SHARE_LIST_VERSION, objects)
 
 
@@ -61,10 +61,10 @@ async def share_mappings_by_instance(call: ClassCall, instance_uuid: str) -> p.P
 
 PCI_VERSION = "1.7"
 PCI_LIST_VERSION = "1.3"
-_PCI_COLUMNS = ("id", "uuid", "compute_node_id", "address", "vendor_id", "product_id",
+PCI_COLUMNS = ("id", "uuid", "compute_node_id", "address", "vendor_id", "product_id",
                 "dev_type", "status", "dev_id", "label", "instance_uuid", "request_id",
                 "extra_info", "numa_node", "parent_addr", *_PERSISTENT)  # fmt: skip
-_PCI_SELECT = f"SELECT {', '.join(_PCI_COLUMNS)} FROM pci_devices"
+_PCI_SELECT = f"SELECT {', '.join(PCI_COLUMNS)} FROM pci_devices"
 
 
 def _pci_list(rows: list[dict[str, Any]]) -> p.Primitive:
@@ -72,7 +72,7 @@ def _pci_list(rows: list[dict[str, Any]]) -> p.Primitive:
     for row in rows:
         if row["uuid"] is None:  # nova would write a new uuid first (populate_dev_uuids)
             raise not_native("PciDevice without a uuid")
-        data = _wire(row, _PCI_COLUMNS)
+        data = _wire(row, PCI_COLUMNS)
         data["extra_info"] = json.loads(row["extra_info"])
         objects.append(p.make("PciDevice", PCI_VERSION, data))
     return p.make_list("PciDeviceList", PCI_LIST_VERSION, objects)

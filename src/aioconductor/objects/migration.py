@@ -13,7 +13,7 @@ from aioconductor.objects.registry import ClassCall, remotable_classmethod
 
 MIGRATION_VERSION = "1.8"
 MIGRATION_LIST_VERSION = "1.5"
-_FIELDS = (
+COLUMNS = (
     "id", "uuid", "source_compute", "dest_compute", "source_node", "dest_node",
     "dest_compute_id", "dest_host", "old_instance_type_id", "new_instance_type_id",
     "instance_uuid", "status", "migration_type", "hidden", "memory_total", "memory_processed",
@@ -22,7 +22,7 @@ _FIELDS = (
 )  # fmt: skip
 _DATETIMES = {"created_at", "updated_at", "deleted_at"}
 _BOOLEANS = {"hidden", "cross_cell_move", "deleted"}
-_SELECT = f"SELECT {', '.join(_FIELDS)} FROM migrations"
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM migrations"
 _FINISHED = ("confirmed", "reverted", "failed", "completed", "cancelled", "done")
 # get_by_filters keys that take a plain equality; nova ignores keys it does not know
 _EQUAL_FILTERS = ("migration_type", "hidden", "instance_uuid", "user_id", "project_id")
@@ -37,7 +37,7 @@ def migration_data(row: dict[str, Any]) -> dict[str, Any]:
     if row["uuid"] is None:
         raise not_native("Migration without a uuid (nova would generate and save one)")
     data: dict[str, Any] = {}
-    for name in _FIELDS:
+    for name in COLUMNS:
         value = row[name]
         if name == "migration_type" and value is None:
             same = row["old_instance_type_id"] == row["new_instance_type_id"]

@@ -16,16 +16,16 @@ from aioconductor.objects.registry import ClassCall, InstanceCall, remotable, re
 
 VIF_VERSION = "1.3"
 VIF_LIST_VERSION = "1.0"
-_COLUMNS = ("id", "address", "network_id", "instance_uuid", "uuid", "tag",
+COLUMNS = ("id", "address", "network_id", "instance_uuid", "uuid", "tag",
             "created_at", "updated_at", "deleted_at", "deleted")  # fmt: skip
 _DATETIMES = {"created_at", "updated_at", "deleted_at"}
-_WRITABLE = frozenset(_COLUMNS) - {"id"}
+_WRITABLE = frozenset(COLUMNS) - {"id"}
 
 
 def vif_data(row: dict[str, Any]) -> dict[str, Any]:
     """VirtualInterface._from_db_object: an empty network_id stays unset, no /suffix."""
     data: dict[str, Any] = {}
-    for name in _COLUMNS:
+    for name in COLUMNS:
         value = row[name]
         if name == "network_id" and not value:
             continue
@@ -64,7 +64,7 @@ async def create(call: InstanceCall) -> None:
         vif_id = await call.db.run(work)
     except DBAPIError:  # e.g. a duplicate address: nova logs it and raises this
         raise VirtualInterfaceCreateException() from None
-    row: dict[str, Any] = {**dict.fromkeys(_COLUMNS), **values, "id": vif_id}
+    row: dict[str, Any] = {**dict.fromkeys(COLUMNS), **values, "id": vif_id}
     call.load_row(vif_data(row))
 
 
@@ -88,7 +88,7 @@ async def get_by_instance_uuid(
         if call.version_of(objname) != version:
             raise not_native(f"{objname} {call.version_of(objname)}")
     sql = (
-        f"SELECT {', '.join(_COLUMNS)} FROM virtual_interfaces "
+        f"SELECT {', '.join(COLUMNS)} FROM virtual_interfaces "
         "WHERE instance_uuid = %s AND deleted = 0 ORDER BY created_at ASC, id ASC"
     )
     rows = await call.db.run(lambda conn: raw.fetch_all(conn, sql, (instance_uuid,)))
