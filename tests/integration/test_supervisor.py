@@ -148,11 +148,14 @@ def test_killed_worker_is_replaced_and_calls_keep_flowing(
         new_pids = service.wait_ready(2)
         time.sleep(0.2)
     before = stream.ok
-    time.sleep(1.5)
+    # a ping the dead worker had taken is lost and waits out its 10 s timeout: allow for it
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and stream.ok < before + 5:
+        time.sleep(0.1)
     stream.stop()
     assert pids[0] not in new_pids
     assert pids[1] in new_pids
-    assert stream.ok > before  # answered throughout and after the restart
+    assert stream.ok >= before + 5  # answered after the restart
     assert stream.failed <= 1  # at most a call the dead worker had in flight
     assert "aioconductor_worker_restarts_total 1" in service.metrics()
     assert "signal SIGKILL" in service.log.read_text()
