@@ -53,6 +53,7 @@ def request_body(
     version: str,
     msg_id: str,
     reply_q: str,
+    context: dict[str, Any] | None = None,
 ) -> bytes:
     """The exact inner dict oslo's RPCClient.call sends (key order included)."""
     inner: dict[str, Any] = {"method": method, "args": args}
@@ -60,7 +61,8 @@ def request_body(
         inner["namespace"] = namespace
     inner["version"] = version
     inner.update(_msg_id=msg_id, _reply_q=reply_q, _timeout=None, _unique_id=uuid.uuid4().hex)
-    inner.update({f"_context_{k}": v for k, v in ADMIN_CONTEXT.items()})
+    ctx = ADMIN_CONTEXT if context is None else context
+    inner.update({f"_context_{k}": v for k, v in ctx.items()})
     return json.dumps({"oslo.version": "2.0", "oslo.message": json.dumps(inner)}).encode()
 
 
@@ -102,6 +104,7 @@ class WireClient:
         *,
         namespace: str | None = None,
         version: str = "3.0",
+        context: dict[str, Any] | None = None,
     ) -> Any:
         msg_id = uuid.uuid4().hex
         waiter: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
@@ -113,6 +116,7 @@ class WireClient:
             version=version,
             msg_id=msg_id,
             reply_q=self._reply.name,
+            context=context,
         )
         await self._exchange.publish(
             aio_pika.Message(

@@ -39,12 +39,12 @@ TARGETS = {
 }
 
 
-def _conf(spec: TargetSpec, exchange: str, db: str) -> str:
+def _conf(spec: TargetSpec, exchange: str, db: str, db_port: int = 3306) -> str:
     driver = "pymysql" if spec.kind == "aioconductor" else spec.driver
     text = (
         f"[DEFAULT]\ntransport_url = {RABBIT}\ncontrol_exchange = {exchange}\n"
         f"host = bench-{spec.name}\n"
-        f"[database]\nconnection = mysql+{driver}://root@127.0.0.1:3306/{db}\n"
+        f"[database]\nconnection = mysql+{driver}://root@127.0.0.1:{db_port}/{db}\n"
         f"[conductor]\nworkers = {spec.workers}\n"
     )
     if spec.kind == "aioconductor":
@@ -58,10 +58,12 @@ def _conf(spec: TargetSpec, exchange: str, db: str) -> str:
 
 
 class RunningTarget:
-    def __init__(self, spec: TargetSpec, exchange: str, db: str, workdir: Path) -> None:
+    def __init__(
+        self, spec: TargetSpec, exchange: str, db: str, workdir: Path, db_port: int = 3306
+    ) -> None:
         self.spec = spec
         conf = workdir / f"{spec.name}.conf"
-        conf.write_text(_conf(spec, exchange, db))
+        conf.write_text(_conf(spec, exchange, db, db_port))
         self.log = workdir / f"{spec.name}.log"
         env = {k: v for k, v in os.environ.items() if k != "OS_NOVA_DISABLE_EVENTLET_PATCHING"}
         if spec.kind == "aioconductor":
@@ -107,3 +109,28 @@ class RunningTarget:
                 for proc in self._tree():
                     proc.kill()
                 self.proc.wait()
+
+
+class Relay:
+    """The delaying TCP relay (bench/relay.py) in a process of its own, CPU measured."""
+
+    def __init__(self, delay_ms: float, upstream: str = "127.0.0.1:3306") -> None:
+        self.delay_ms = delay_ms
+        argv = [sys.executable, "-m", "aioconductor.bench.relay", "--upstream", upstream,
+                "--delay-ms", str(delay_ms)]  # fmt: skip
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        self.port = int(self.proc.stdout.readline().split()[1])
+        self.ps = psutil.Process(self.proc.pid)
+
+    def cpu_seconds(self) -> float:
+        times = self.ps.cpu_times()
+        return float(times.user + times.system)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
