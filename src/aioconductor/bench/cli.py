@@ -6,83 +6,145 @@ import argparse
 import asyncio
 import shlex
 import sys
-import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from aioconductor.bench import workloads
+from aioconductor.bench.bootstorm import BootStorm
+from aioconductor.bench.fixture import Fixture, build_fixture, clone_database, scratch_dir
+from aioconductor.bench.fleet import Fleet
 from aioconductor.bench.loadgen import WireClient
 from aioconductor.bench.stats import RunResult, summarise
-from aioconductor.bench.targets import TARGETS, RunningTarget
+from aioconductor.bench.targets import TARGETS, Relay, RunningTarget
 
 AMQP = "amqp://guest:guest@127.0.0.1:5672/"
+WORKLOADS = ("ping", "heartbeat", "bootstorm", "fleet")
+FLEET_P99_LIMIT_MS = 100.0
 
 
 def progress(text: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
 
-async def _drive(
-    client: WireClient,
-    target: RunningTarget | None,
-    name: str,
-    workload: str,
-    call: workloads.Call,
-    levels: list[int],
-    seconds: float,
-) -> list[RunResult]:
-    results = []
-    await workloads.closed_loop(client, call, max(levels), 1.0)  # warm-up
-    for n in levels:
-        cpu0 = target.cpu_seconds() if target else 0.0
-        measured = await workloads.closed_loop(client, call, n, seconds)
-        result = summarise(
-            target=name,
-            workload=workload,
-            concurrency=n,
-            latencies=measured.latencies,
-            errors=measured.errors,
-            seconds=measured.seconds,
-            target_cpu=(target.cpu_seconds() - cpu0) if target else 0.0,
-            target_rss=target.rss_bytes() if target else 0.0,
-            loadgen_cpu=measured.loadgen_cpu,
+@dataclass
+class Meters:
+    """Where CPU is read from during one target's run."""
+
+    target: RunningTarget | None
+    relay: Relay | None
+    delay_ms: float | None
+
+    def cpu(self) -> tuple[float, float]:
+        return (
+            self.target.cpu_seconds() if self.target else 0.0,
+            self.relay.cpu_seconds() if self.relay else 0.0,
         )
-        busy = measured.loadgen_cpu / measured.seconds
+
+
+Measure = Callable[[int], Awaitable[tuple[list[float], int, float, float]]]
+
+
+async def _levels(
+    name: str, workload: str, levels: list[int], meters: Meters, measure: Measure,
+    stop: Callable[[RunResult], bool] | None = None,
+) -> list[RunResult]:  # fmt: skip
+    results = []
+    for n in levels:
+        target0, relay0 = meters.cpu()
+        latencies, errors, seconds, loadgen_cpu = await measure(n)
+        target1, relay1 = meters.cpu()
+        result = summarise(
+            target=name, workload=workload, concurrency=n, latencies=latencies, errors=errors,
+            seconds=seconds, target_cpu=target1 - target0,
+            target_rss=meters.target.rss_bytes() if meters.target else 0.0,
+            loadgen_cpu=loadgen_cpu, db_delay_ms=meters.delay_ms, relay_cpu=relay1 - relay0,
+        )  # fmt: skip
+        busy = loadgen_cpu / seconds if seconds else 0.0
+        where = "" if meters.delay_ms is None else f" db+{meters.delay_ms}ms"
         progress(
-            f"{name} {workload} N={n}: {result.rpc_per_s} rpc/s p50 {result.p50_ms} ms "
-            f"cpu {result.target_cpu_ms_per_rpc} ms/rpc"
+            f"{name}{where} {workload} N={n}: {result.rpc_per_s} rpc/s p50 {result.p50_ms} ms "
+            f"p99 {result.p99_ms} ms cpu {result.target_cpu_ms_per_rpc} ms/rpc errors {errors}"
             + (" (LOAD GENERATOR SATURATED)" if busy > 0.85 else "")
         )
         results.append(result)
+        if stop is not None and stop(result):
+            break
     return results
 
 
-async def _run_target(name: str, args: argparse.Namespace, workdir: Path) -> list[RunResult]:
-    from aioconductor.bench.seed import build_database
+def _closed(client: WireClient, call: workloads.Call, seconds: float) -> Measure:
+    async def measure(n: int) -> tuple[list[float], int, float, float]:
+        m = await workloads.closed_loop(client, call, n, seconds)
+        return m.latencies, m.errors, m.seconds, m.loadgen_cpu
+
+    return measure
+
+
+async def _run_target(
+    name: str, args: argparse.Namespace, fixture: Fixture, delay_ms: float | None, workdir: Path
+) -> list[RunResult]:
     from aioconductor.novaenv import drop_database
 
     db = f"aioc_bench_{uuid.uuid4().hex[:8]}"
     exchange = f"aioc_bench_{uuid.uuid4().hex[:8]}"
-    progress(f"{name}: building database {db} (nova-manage db sync) with {args.computes} computes")
-    services = build_database(db, args.computes)
-    target = RunningTarget(TARGETS[name], exchange, db, workdir)
+    clone_database(fixture.database, db)
+    relay = Relay(delay_ms) if delay_ms is not None else None
+    target = RunningTarget(TARGETS[name], exchange, db, workdir, relay.port if relay else 3306)
+    meters = Meters(target, relay, delay_ms)
     try:
         async with WireClient(AMQP, exchange) as client:
-            await client.wait_ready(time.monotonic() + 120)
-            progress(f"{name}: ready")
+            await client.wait_ready(time.monotonic() + 180)
+            progress(
+                f"{name}: ready" + ("" if relay is None else f" (DB via relay +{delay_ms} ms)")
+            )
             results: list[RunResult] = []
             for workload in args.workloads:
-                call: workloads.Call = (
-                    workloads.ping if workload == "ping" else workloads.Heartbeats(services)
-                )
-                results += await _drive(
-                    client, target, name, workload, call, args.levels, args.duration
-                )
+                results += await _workload(name, workload, client, args, fixture, meters)
             return results
     finally:
         target.stop()
+        if relay is not None:
+            relay.stop()
         drop_database(db)
+
+
+async def _workload(
+    name: str, workload: str, client: WireClient, args: argparse.Namespace, fixture: Fixture,
+    meters: Meters,
+) -> list[RunResult]:  # fmt: skip
+    if workload == "fleet":
+        fleet = Fleet(fixture, args.compression)
+
+        async def measure(m: int) -> tuple[list[float], int, float, float]:
+            run = await fleet.run(client, m, args.fleet_seconds)
+            return run.latencies, run.errors, run.seconds, run.loadgen_cpu
+
+        def over(result: RunResult) -> bool:
+            return result.errors > 0 or result.p99_ms >= FLEET_P99_LIMIT_MS
+
+        return await _levels(name, workload, args.fleet_sizes, meters, measure, over)
+    if workload == "bootstorm":
+        storm = BootStorm(fixture)
+        results = await _levels(
+            name, workload, args.levels, meters, _closed(client, storm, args.duration)
+        )
+        if storm.errors:
+            progress(f"{name} bootstorm errors by call: {dict(storm.errors)}")
+        return results
+    call: workloads.Call = (
+        workloads.ping
+        if workload == "ping"
+        else workloads.Heartbeats([h.service for h in fixture.hosts])
+    )
+    await workloads.closed_loop(client, call, max(args.levels), 1.0)  # warm-up
+    return await _levels(name, workload, args.levels, meters, _closed(client, call, args.duration))
+
+
+def _numbers(text: str) -> list[int]:
+    return [int(n) for n in text.split(",") if n]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,10 +154,21 @@ def main(argv: list[str] | None = None) -> int:
         default="aioconductor-1w,nova-threading-1w",
         help="comma list of: " + ", ".join(TARGETS),
     )
-    parser.add_argument("--workloads", default="ping,heartbeat", help="ping, heartbeat")
-    parser.add_argument("--concurrency", default="1,2,5,10,20,40")
+    parser.add_argument("--workloads", default="bootstorm,fleet", help=", ".join(WORKLOADS))
+    parser.add_argument("--concurrency", default="1,2,5,10,20,40", help="N for closed loops")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per level")
-    parser.add_argument("--computes", type=int, default=40, help="services to heart-beat")
+    parser.add_argument("--computes", type=int, default=20, help="compute hosts seeded")
+    parser.add_argument("--running", type=int, default=2000, help="instances on the hosts")
+    parser.add_argument("--boot-pool", type=int, default=3000, help="instances ready to boot")
+    parser.add_argument("--fleet-sizes", default="10,20,50,100,200,400,800")
+    parser.add_argument("--fleet-seconds", type=float, default=12.0, help="seconds per size")
+    parser.add_argument("--compression", type=float, default=10.0,
+                        help="fleet time compression (10: a heartbeat every second)")  # fmt: skip
+    parser.add_argument(
+        "--db-delay-ms",
+        help="comma list of delays added each way between targets and MariaDB by a relay "
+        "(e.g. 0,1: 0 is the control through the same relay); default: no relay",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
     parser.add_argument(
         "--external",
@@ -104,30 +177,52 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--exchange", default="nova", help="with --external")
     args = parser.parse_args(argv)
-    args.levels = [int(n) for n in args.concurrency.split(",")]
+    args.levels = _numbers(args.concurrency)
+    args.fleet_sizes = _numbers(args.fleet_sizes)
     args.workloads = args.workloads.split(",")
+    bad = [w for w in args.workloads if w not in WORKLOADS]
+    if bad:
+        parser.error(f"unknown workload {bad[0]!r}")
+    delays: list[float | None] = (
+        [float(d) for d in args.db_delay_ms.split(",")] if args.db_delay_ms else [None]
+    )
     command = "aioconductor bench " + shlex.join(argv if argv is not None else sys.argv[1:])
     if args.external:
-
-        async def external() -> list[RunResult]:
-            async with WireClient(args.external, args.exchange) as client:
-                await client.wait_ready(time.monotonic() + 120)
-                return await _drive(
-                    client, None, "external", "ping", workloads.ping, args.levels, args.duration
-                )
-
-        results = asyncio.run(external())
+        results = asyncio.run(_external(args))
     else:
         unknown = [t for t in args.targets.split(",") if t not in TARGETS]
         if unknown:
             parser.error(f"unknown target {unknown[0]!r}")
-        results = []
-        with tempfile.TemporaryDirectory(prefix="aioc-bench-") as tmp:
-            for name in args.targets.split(","):
-                results += asyncio.run(_run_target(name, args, Path(tmp)))
+        results = _run_all(args, delays)
     from aioconductor.bench.report import markdown, write
 
     write(results, args.out, command)
     print(markdown(results))
     progress(f"results in {args.out}/")
     return 0
+
+
+def _run_all(args: argparse.Namespace, delays: list[float | None]) -> list[RunResult]:
+    from aioconductor.novaenv import drop_database
+
+    workdir = scratch_dir()
+    name = f"aioc_fixture_{uuid.uuid4().hex[:8]}"
+    progress(f"building the fixture {name}: nova-manage db sync, {args.computes} hosts")
+    fixture = build_fixture(name, args.computes, args.boot_pool, args.running, workdir, progress)
+    results: list[RunResult] = []
+    try:
+        for delay in delays:
+            for target in args.targets.split(","):
+                results += asyncio.run(_run_target(target, args, fixture, delay, workdir))
+    finally:
+        drop_database(name)
+    return results
+
+
+async def _external(args: argparse.Namespace) -> list[RunResult]:
+    async with WireClient(args.external, args.exchange) as client:
+        await client.wait_ready(time.monotonic() + 120)
+        meters = Meters(None, None, None)
+        return await _levels(
+            "external", "ping", args.levels, meters, _closed(client, workloads.ping, args.duration)
+        )

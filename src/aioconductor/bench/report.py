@@ -12,6 +12,7 @@ from aioconductor.bench.stats import RunResult
 
 COLUMNS = [
     "target",
+    "db_delay_ms",
     "workload",
     "concurrency",
     "calls",
@@ -23,7 +24,9 @@ COLUMNS = [
     "target_cpu_ms_per_rpc",
     "target_rss_mb",
     "loadgen_cpu_ms_per_rpc",
+    "relay_cpu_ms_per_rpc",
 ]
+FLEET_P99_LIMIT_MS = 100.0
 
 
 def host_facts() -> dict[str, Any]:
@@ -41,12 +44,44 @@ def host_facts() -> dict[str, Any]:
     }
 
 
+def _delay(value: float | None) -> str:
+    return "direct" if value is None else f"{value:g} ms"
+
+
 def markdown(results: list[RunResult]) -> str:
     head = "| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS) + "\n"
     rows = "".join(
-        "| " + " | ".join(str(r.to_dict()[c]) for c in COLUMNS) + " |\n" for r in results
+        "| "
+        + " | ".join(
+            _delay(r.db_delay_ms) if c == "db_delay_ms" else str(r.to_dict()[c]) for c in COLUMNS
+        )
+        + " |\n"
+        for r in results
     )
-    return head + rows
+    return head + rows + fleet_summary(results)
+
+
+def fleet_capacity(results: list[RunResult]) -> dict[tuple[str, str], int]:
+    """Largest fleet size per (target, DB delay) served with p99 under the limit, no errors."""
+    best: dict[tuple[str, str], int] = {}
+    for r in results:
+        if r.workload != "fleet":
+            continue
+        key = (r.target, _delay(r.db_delay_ms))
+        best.setdefault(key, 0)
+        if r.errors == 0 and r.p99_ms < FLEET_P99_LIMIT_MS:
+            best[key] = max(best[key], r.concurrency)
+    return best
+
+
+def fleet_summary(results: list[RunResult]) -> str:
+    capacity = fleet_capacity(results)
+    if not capacity:
+        return ""
+    lines = [f"\nLargest fleet served with p99 < {FLEET_P99_LIMIT_MS:g} ms:\n",
+             "| target | DB | computes |", "|---|---|---|"]  # fmt: skip
+    lines += [f"| {t} | {d} | {m} |" for (t, d), m in capacity.items()]
+    return "\n".join(lines) + "\n"
 
 
 def write(results: list[RunResult], out: Path, command: str) -> None:
@@ -67,23 +102,29 @@ def plot(results: list[RunResult], out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    for workload in sorted({r.workload for r in results}):
-        rows = [r for r in results if r.workload == workload]
+    groups = sorted({(r.workload, _delay(r.db_delay_ms)) for r in results})
+    for workload, delay in groups:
+        rows = [r for r in results if r.workload == workload and _delay(r.db_delay_ms) == delay]
+        fleet = workload == "fleet"
         fig, (lat, cpu) = plt.subplots(1, 2, figsize=(13, 5))
         for target in dict.fromkeys(r.target for r in rows):
             series = sorted((r for r in rows if r.target == target), key=lambda r: r.concurrency)
             lat.plot(
                 [r.concurrency for r in series],
-                [r.p50_ms for r in series],
+                [r.p99_ms if fleet else r.p50_ms for r in series],
                 marker="o",
                 label=target,
             )
+        where = "" if delay == "direct" else f", DB +{delay} each way"
         lat.set(
-            xlabel="concurrent callers (N)",
-            ylabel="median latency (ms)",
+            xlabel="simulated computes (M)" if fleet else "concurrent callers (N)",
+            ylabel="p99 latency (ms)" if fleet else "median latency (ms)",
             yscale="log",
-            title=f"{workload}: median RPC latency",
+            title=f"{workload}{where}: {'p99' if fleet else 'median'} RPC latency",
         )
+        if fleet:
+            lat.axhline(FLEET_P99_LIMIT_MS, color="grey", linestyle="--", linewidth=1)
+            lat.set_xscale("log")
         lat.legend(fontsize=8)
         targets = list(dict.fromkeys(r.target for r in rows))
         per_rpc = [
@@ -92,7 +133,10 @@ def plot(results: list[RunResult], out: Path) -> None:
             for t in targets
         ]
         cpu.barh(targets, per_rpc)
-        cpu.set(xlabel="target CPU ms per RPC (all N)", title=f"{workload}: CPU per RPC")
+        cpu.set(
+            xlabel="target CPU ms per RPC (all levels)", title=f"{workload}{where}: CPU per RPC"
+        )
         fig.tight_layout()
-        fig.savefig(out / f"{workload}.png", dpi=110)
+        suffix = "" if delay == "direct" else "-db" + delay.replace(" ms", "ms")
+        fig.savefig(out / f"{workload}{suffix}.png", dpi=110)
         plt.close(fig)

@@ -30,6 +30,9 @@ class RunResult:
     target_cpu_ms_per_rpc: float
     target_rss_mb: float
     loadgen_cpu_ms_per_rpc: float
+    # None: the target talks to MariaDB directly; a number: through the delaying relay
+    db_delay_ms: float | None = None
+    relay_cpu_ms_per_rpc: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -46,6 +49,8 @@ def summarise(
     target_cpu: float,
     target_rss: float,
     loadgen_cpu: float,
+    db_delay_ms: float | None = None,
+    relay_cpu: float = 0.0,
 ) -> RunResult:
     ordered = sorted(latencies)
     calls = len(ordered)
@@ -64,4 +69,6 @@ def summarise(
         target_cpu_ms_per_rpc=round(target_cpu * 1000 / per, 3),
         target_rss_mb=round(target_rss / 1e6, 1),
         loadgen_cpu_ms_per_rpc=round(loadgen_cpu * 1000 / per, 3),
+        db_delay_ms=db_delay_ms,
+        relay_cpu_ms_per_rpc=round(relay_cpu * 1000 / per, 3),
     )

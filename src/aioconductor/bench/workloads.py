@@ -46,7 +46,7 @@ class Measured:
     loadgen_cpu: float
 
 
-def _own_cpu() -> float:
+def own_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
@@ -67,6 +67,6 @@ async def closed_loop(client: WireClient, call: Call, concurrency: int, seconds:
                 continue
             latencies.append(time.perf_counter() - started)
 
-    cpu0, t0 = _own_cpu(), time.monotonic()
+    cpu0, t0 = own_cpu(), time.monotonic()
     await asyncio.gather(*(caller(i) for i in range(concurrency)))
-    return Measured(latencies, errors, time.monotonic() - t0, _own_cpu() - cpu0)
+    return Measured(latencies, errors, time.monotonic() - t0, own_cpu() - cpu0)

@@ -36,6 +36,7 @@ def main():
     from nova.objects import base as objects_base
     from oslo_messaging import transport as oslo_transport
     from oslo_serialization import jsonutils
+    from oslo_versionedobjects import base as ovo_base
 
     record = job["phase"] == "record"
     config.parse_args(
@@ -56,6 +57,10 @@ def main():
             "host": sequence.HOST, "node": sequence.NODENAME, "port": sequence.PORT,
             "mac": "fa:16:3e:7e:00:01", "boot_request_id": sequence.BOOT_REQ,
             "delete_request_id": sequence.DELETE_REQ,
+            # what nova's client sends as object_versions for the fleet's class calls
+            "manifests": {name: ovo_base.obj_tree_get_versions(name) for name in (
+                "Service", "ComputeNodeList", "InstanceList", "BlockDeviceMappingList",
+                "MigrationList")},
         }))  # fmt: skip
         return
 
