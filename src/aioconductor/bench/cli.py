@@ -176,7 +176,16 @@ def main(argv: list[str] | None = None) -> int:
         help="drive an already running conductor (ping only), e.g. in compose",
     )
     parser.add_argument("--exchange", default="nova", help="with --external")
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        type=Path,
+        metavar="RESULTS_JSON",
+        help="run nothing: combine earlier runs' results.json files into --out",
+    )
     args = parser.parse_args(argv)
+    if args.merge:
+        return _merge(args.merge, args.out)
     args.levels = _numbers(args.concurrency)
     args.fleet_sizes = _numbers(args.fleet_sizes)
     args.workloads = args.workloads.split(",")
@@ -199,6 +208,22 @@ def main(argv: list[str] | None = None) -> int:
     write(results, args.out, command)
     print(markdown(results))
     progress(f"results in {args.out}/")
+    return 0
+
+
+def _merge(files: list[Path], out: Path) -> int:
+    import json
+
+    from aioconductor.bench.report import markdown, write
+
+    results: list[RunResult] = []
+    commands = []
+    for path in files:
+        payload = json.loads(path.read_text())
+        commands.append(payload["command"])
+        results += [RunResult(**row) for row in payload["results"]]
+    write(results, out, " && ".join(commands))
+    print(markdown(results))
     return 0
 
 
