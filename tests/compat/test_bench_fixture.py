@@ -1,0 +1,80 @@
+"""The benchmark's boot storm is nova's own boot: the recorded requests are the 22 calls of
+nova-traffic.md §1.c in order, and replayed for pool instances they boot them for real."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from pathlib import Path
+
+import pymysql
+import pytest
+
+from aioconductor.bench.bootstorm import BootStorm, call_label
+from aioconductor.bench.fixture import build_fixture, clone_database
+from aioconductor.bench.loadgen import WireClient
+from aioconductor.bench.targets import TARGETS, RunningTarget
+from aioconductor.novaenv import drop_database
+from tests import rabbit
+
+pytestmark = [pytest.mark.connected, pytest.mark.compat]
+
+BOOT = [
+    "InstanceActionEvent.event_start", "Instance.save", "Instance.save",
+    "BlockDeviceMappingList.get_by_instance_uuid", "Service.get_by_compute_host",
+    "ComputeNode.save", "Instance.save", "BlockDeviceMapping.save", "VirtualInterface.create",
+    "InstanceInfoCache.refresh", "InstanceInfoCache.save", "BlockDeviceMapping.save",
+    "Instance.save", "Instance.save", "PciDeviceList.get_by_instance_uuid",
+    "VirtualInterfaceList.get_by_instance_uuid", "BlockDeviceMappingList.get_by_instance_uuid",
+    "ShareMappingList.get_by_instance_uuid", "BlockDeviceMappingList.get_by_instance_uuid",
+    "Instance.save", "Instance.save", "InstanceActionEvent.event_finish_with_failure",
+]  # fmt: skip
+
+
+def test_recorded_boot_replays_for_pool_instances(tmp_path: Path) -> None:
+    name = f"aioc_fixture_{uuid.uuid4().hex[:8]}"
+    copy = f"{name}_copy"
+    try:
+        fixture = build_fixture(name, 3, 12, 6, tmp_path, progress=lambda _: None)
+        assert [call_label(step) for step in fixture.boot_steps] == BOOT
+        assert len({p.uuid for p in fixture.pool}) == 12
+        assert sum(len(h.instances) for h in fixture.hosts) == 6
+        clone_database(name, copy)
+        exchange = f"aioc_fx_{uuid.uuid4().hex[:8]}"
+        target = RunningTarget(TARGETS["aioconductor-1w"], exchange, copy, tmp_path)
+        storm = BootStorm(fixture)
+
+        async def boot() -> None:
+            async with WireClient(rabbit.url("amqp"), exchange) as client:
+                await client.wait_ready(time.monotonic() + 60)
+                for caller in range(2):  # two whole boots; a failed call raises RpcFailed
+                    for _ in BOOT:
+                        await storm(client, caller)
+
+        try:
+            asyncio.run(boot())
+        finally:
+            target.stop()
+        assert dict(storm.errors) == {}
+        conn = pymysql.connect(host="127.0.0.1", user="root", database=copy)
+        with conn.cursor() as cur:
+            booted = [p.uuid for p in fixture.pool[:2]]
+            cur.execute(
+                "SELECT vm_state, task_state, host FROM instances WHERE uuid IN (%s, %s)",
+                booted,
+            )
+            states = cur.fetchall()
+            cur.execute(
+                "SELECT COUNT(*) FROM instance_actions_events WHERE finish_time IS NOT NULL"
+            )
+            finished = cur.fetchone()[0]
+        conn.close()
+        assert sorted(states) == [
+            ("active", None, fixture.pool[0].host),
+            ("active", None, fixture.pool[1].host),
+        ]
+        assert finished >= 3  # the recorded boot's event and the two replayed ones
+    finally:
+        drop_database(name)
+        drop_database(copy)
