@@ -41,17 +41,20 @@ def nova_conf(path: Path, exchange: str, db: str, extra: str = "") -> Path:
     return path
 
 
-def run_nova_script(script: str, job: dict[str, Any]) -> Any:
+def run_nova_script(script: str | Path, job: dict[str, Any], timeout: float = 300) -> Any:
+    """Run a script (a name under legacy/, or a path) in nova's venv; its last stdout line
+    is the JSON answer."""
+    path = script if isinstance(script, Path) else SCRIPTS / script
     proc = subprocess.run(
-        [str(ensure_nova_venv().python), str(SCRIPTS / script)],
+        [str(ensure_nova_venv().python), str(path)],
         input=json.dumps(job),
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=timeout,
         check=False,
     )
     if proc.returncode != 0:
-        raise AssertionError(proc.stderr[-4000:])
+        raise AssertionError(f"{path.name} failed:\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 

@@ -42,7 +42,9 @@ def test_recorded_boot_replays_for_pool_instances(tmp_path: Path) -> None:
         assert sum(len(h.instances) for h in fixture.hosts) == 6
         clone_database(name, copy)
         exchange = f"aioc_fx_{uuid.uuid4().hex[:8]}"
-        target = RunningTarget(TARGETS["aioconductor-1w"], exchange, copy, tmp_path)
+        target = RunningTarget(
+            TARGETS["aioconductor-1w"], exchange, copy, tmp_path, transport_url=rabbit.url()
+        )
         storm = BootStorm(fixture)
 
         async def boot() -> None:

@@ -39,10 +39,12 @@ TARGETS = {
 }
 
 
-def _conf(spec: TargetSpec, exchange: str, db: str, db_port: int = 3306) -> str:
+def _conf(
+    spec: TargetSpec, exchange: str, db: str, db_port: int = 3306, transport_url: str = RABBIT
+) -> str:
     driver = "pymysql" if spec.kind == "aioconductor" else spec.driver
     text = (
-        f"[DEFAULT]\ntransport_url = {RABBIT}\ncontrol_exchange = {exchange}\n"
+        f"[DEFAULT]\ntransport_url = {transport_url}\ncontrol_exchange = {exchange}\n"
         f"host = bench-{spec.name}\n"
         f"[database]\nconnection = mysql+{driver}://root@127.0.0.1:{db_port}/{db}\n"
         f"[conductor]\nworkers = {spec.workers}\n"
@@ -59,11 +61,17 @@ def _conf(spec: TargetSpec, exchange: str, db: str, db_port: int = 3306) -> str:
 
 class RunningTarget:
     def __init__(
-        self, spec: TargetSpec, exchange: str, db: str, workdir: Path, db_port: int = 3306
+        self,
+        spec: TargetSpec,
+        exchange: str,
+        db: str,
+        workdir: Path,
+        db_port: int = 3306,
+        transport_url: str = RABBIT,
     ) -> None:
         self.spec = spec
         conf = workdir / f"{spec.name}.conf"
-        conf.write_text(_conf(spec, exchange, db, db_port))
+        conf.write_text(_conf(spec, exchange, db, db_port, transport_url))
         self.log = workdir / f"{spec.name}.log"
         env = {k: v for k, v in os.environ.items() if k != "OS_NOVA_DISABLE_EVENTLET_PATCHING"}
         if spec.kind == "aioconductor":

@@ -10,7 +10,7 @@ unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +38,27 @@ async def execute(conn: AsyncConnection, sql: str, args: Args = ()) -> int:
 async def insert(conn: AsyncConnection, sql: str, args: Args = ()) -> int:
     """Run an INSERT; the AUTO_INCREMENT id it gave."""
     return (await _run(conn, sql, args, fetch=False)).lastrowid
+
+
+def marks(count: int) -> str:
+    """`%s, %s, ...`: placeholders for an IN list or a VALUES row."""
+    return ", ".join(["%s"] * count)
+
+
+async def insert_row(conn: AsyncConnection, table: str, values: Mapping[str, Any]) -> int:
+    """INSERT one row of `values` (column names from our own code, never from a request)."""
+    names = ", ".join(f"`{name}`" for name in values)
+    sql = f"INSERT INTO `{table}` ({names}) VALUES ({marks(len(values))})"
+    return await insert(conn, sql, tuple(values.values()))
+
+
+async def update_row(
+    conn: AsyncConnection, table: str, values: Mapping[str, Any], where: str, args: Args
+) -> int:
+    """UPDATE `table` SET values WHERE ...; the rows matched."""
+    sets = ", ".join(f"`{name}` = %s" for name in values)
+    sql = f"UPDATE `{table}` SET {sets} WHERE {where}"
+    return await execute(conn, sql, (*values.values(), *args))
 
 
 @dataclass(slots=True)

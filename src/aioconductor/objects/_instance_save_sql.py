@@ -63,7 +63,7 @@ async def compare_and_set(
             parts.append(f"{field} IS NULL")
         concrete = [v for v in allowed if v is not None]
         if concrete:
-            parts.append(f"{field} IN ({', '.join(['%s'] * len(concrete))})")
+            parts.append(f"{field} IN ({raw.marks(len(concrete))})")
             args += concrete
         where += f" AND ({' OR '.join(parts) or '0 = 1'})"
     assignments = ", ".join(f"`{name}` = %s" for name in sets)
@@ -150,9 +150,4 @@ async def update_extra(
     if matched:
         return
     created = {**values, "instance_uuid": uuid, "created_at": now, "deleted": 0}
-    await raw.insert(
-        conn,
-        f"INSERT INTO instance_extra ({', '.join(f'`{n}`' for n in created)}) "
-        f"VALUES ({', '.join(['%s'] * len(created))})",
-        tuple(created.values()),
-    )
+    await raw.insert_row(conn, "instance_extra", created)

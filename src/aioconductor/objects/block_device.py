@@ -85,8 +85,7 @@ async def get_by_instance_uuids(
     uuids = list(instance_uuids or [])
     if not uuids:
         return _bdm_list([])
-    marks = ", ".join(["%s"] * len(uuids))
-    sql = f"{_SELECT} WHERE instance_uuid IN ({marks}){_deleted(call.ctx)}"
+    sql = f"{_SELECT} WHERE instance_uuid IN ({raw.marks(len(uuids))}){_deleted(call.ctx)}"
     rows = await call.db.run(lambda conn: raw.fetch_all(conn, sql, uuids))
     return _bdm_list(rows)
 

@@ -168,8 +168,7 @@ def _check_list(call: ClassCall) -> None:
 async def _by_uuids(call: ClassCall, uuids: list[str]) -> list[dict[str, Any]]:
     if not uuids:
         return []
-    marks = ", ".join(["%s"] * len(uuids))
-    sql = f"{_SELECT} WHERE uuid IN ({marks}){_deleted(call.ctx)}"
+    sql = f"{_SELECT} WHERE uuid IN ({raw.marks(len(uuids))}){_deleted(call.ctx)}"
     return await call.db.run(lambda conn: raw.fetch_all(conn, sql, uuids))
 
 
@@ -265,12 +264,9 @@ async def create(call: InstanceCall) -> None:
     values.setdefault("deleted", 0)
     values.setdefault("stats", "{}")  # the column's default
     values.setdefault("mapped", 0)
-    names = ", ".join(values)
-    marks = ", ".join(["%s"] * len(values))
 
     async def work(conn: AsyncConnection) -> dict[str, Any]:
-        sql = f"INSERT INTO compute_nodes ({names}) VALUES ({marks})"
-        node_id = await raw.insert(conn, sql, tuple(values.values()))
+        node_id = await raw.insert_row(conn, "compute_nodes", values)
         return {**dict.fromkeys(COLUMNS), **values, "id": node_id}
 
     try:

@@ -91,14 +91,7 @@ async def action_start(
         "project_id": ctx.project_id, "action": action_name, "start_time": stamp,
         "updated_at": stamp, "created_at": now, "deleted": 0,
     }  # fmt: skip
-    names = ", ".join(values)
-    marks = ", ".join(["%s"] * len(values))
-
-    async def work(conn: AsyncConnection) -> int:
-        sql = f"INSERT INTO instance_actions ({names}) VALUES ({marks})"
-        return await raw.insert(conn, sql, tuple(values.values()))
-
-    new_id = await call.db.run(work)
+    new_id = await call.db.run(lambda conn: raw.insert_row(conn, "instance_actions", values))
     if not want_result:
         return None
     row = {**dict.fromkeys(_ACTION_COLUMNS + _PERSISTENT), **values, "id": new_id}
@@ -187,10 +180,7 @@ async def event_start(
             "created_at": now, "deleted": 0, "event": event_name, "action_id": action["id"],
             "start_time": now, "host": host,
         }  # fmt: skip
-        names = ", ".join(values)
-        marks = ", ".join(["%s"] * len(values))
-        sql = f"INSERT INTO instance_actions_events ({names}) VALUES ({marks})"
-        event_id = await raw.insert(conn, sql, tuple(values.values()))
+        event_id = await raw.insert_row(conn, "instance_actions_events", values)
         if touch:
             await raw.execute(
                 conn,

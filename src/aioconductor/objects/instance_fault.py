@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from aioconductor.conductor.endpoints import not_native
 from aioconductor.db import raw
@@ -31,14 +30,8 @@ async def create(call: InstanceCall) -> None:
     values: dict[str, Any] = {name: obj.data[name] for name in _FIELDS}
     values.update(created_at=now, deleted=0)
 
-    async def work(conn: AsyncConnection) -> int:
-        names = ", ".join(values)
-        marks = ", ".join(["%s"] * len(values))
-        sql = f"INSERT INTO instance_faults ({names}) VALUES ({marks})"
-        return await raw.insert(conn, sql, tuple(values.values()))
-
     try:
-        fault_id = await call.db.run(work)
+        fault_id = await call.db.run(lambda conn: raw.insert_row(conn, "instance_faults", values))
     except IntegrityError:  # the instance is gone: nova's DBReferenceError is not ours to fake
         raise not_native("InstanceFault.create for an unknown instance") from None
     data: dict[str, Any] = {name: values[name] for name in _FIELDS}

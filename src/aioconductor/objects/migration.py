@@ -65,7 +65,7 @@ def _migration_list(rows: list[dict[str, Any]]) -> p.Primitive:
 @remotable_classmethod("MigrationList", "get_in_progress_and_error")
 async def get_in_progress_and_error(call: ClassCall, host: str, node: str) -> p.Primitive:
     _check(call)
-    finished = ", ".join(["%s"] * len(_FINISHED))
+    finished = raw.marks(len(_FINISHED))
     # nova's `~status.in_(...)` is `status NOT IN (...)`: NULL statuses are left out too
     sql = (
         f"{_SELECT} WHERE ((source_compute = %s AND source_node = %s) OR "
@@ -100,7 +100,7 @@ async def get_by_filters(
         if not values:
             where.append("0 = 1")  # IN () matches nothing
             return
-        where.append(f"{column} IN ({', '.join(['%s'] * len(values))})")
+        where.append(f"{column} IN ({raw.marks(len(values))})")
         args.extend(values)
 
     if "uuid" in filters:

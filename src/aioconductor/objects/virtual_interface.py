@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from aioconductor.conductor.endpoints import not_native
 from aioconductor.db import raw
@@ -54,14 +53,8 @@ async def create(call: InstanceCall) -> None:
     values.setdefault("created_at", p.utcnow())
     values.setdefault("deleted", 0)
 
-    async def work(conn: AsyncConnection) -> int:
-        names = ", ".join(values)
-        marks = ", ".join(["%s"] * len(values))
-        sql = f"INSERT INTO virtual_interfaces ({names}) VALUES ({marks})"
-        return await raw.insert(conn, sql, tuple(values.values()))
-
     try:
-        vif_id = await call.db.run(work)
+        vif_id = await call.db.run(lambda conn: raw.insert_row(conn, "virtual_interfaces", values))
     except DBAPIError:  # e.g. a duplicate address: nova logs it and raises this
         raise VirtualInterfaceCreateException() from None
     row: dict[str, Any] = {**dict.fromkeys(COLUMNS), **values, "id": vif_id}

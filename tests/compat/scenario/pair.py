@@ -11,7 +11,6 @@ both databases afterwards so writes can be compared too.
 from __future__ import annotations
 
 import json
-import subprocess
 import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,8 +20,12 @@ from typing import Any
 
 import pymysql
 
-from aioconductor.novaenv import ensure_nova_venv
-from tests.compat.nova_processes import aioconductor_serving, nova_conf, nova_database
+from tests.compat.nova_processes import (
+    aioconductor_serving,
+    nova_conf,
+    nova_database,
+    run_nova_script,
+)
 
 RUNNER = Path(__file__).with_name("runner.py")
 # Unique per run or per database: compared as "set or not".
@@ -64,17 +67,7 @@ def run_pair(scenario: Path, tmp_path: Path, tables: Sequence[str] = ()) -> Outc
 
 def _phase(scenario: Path, phase: str, mode: str, conf: Path) -> list[dict[str, Any]]:
     job = {"scenario": str(scenario), "phase": phase, "mode": mode, "config_file": str(conf)}
-    proc = subprocess.run(
-        [str(ensure_nova_venv().python), str(RUNNER)],
-        input=json.dumps(job),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise AssertionError(f"{phase}/{mode} failed:\n{proc.stderr[-4000:]}")
-    result: list[dict[str, Any]] = json.loads(proc.stdout.strip().splitlines()[-1])
+    result: list[dict[str, Any]] = run_nova_script(RUNNER, job)
     return result
 
 
