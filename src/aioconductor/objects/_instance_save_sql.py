@@ -66,12 +66,7 @@ async def compare_and_set(
             parts.append(f"{field} IN ({raw.marks(len(concrete))})")
             args += concrete
         where += f" AND ({' OR '.join(parts) or '0 = 1'})"
-    assignments = ", ".join(f"`{name}` = %s" for name in sets)
-    matched = await raw.execute(
-        conn,
-        f"UPDATE instances SET {assignments} WHERE uuid = %s{where}",
-        (*sets.values(), uuid, *args),
-    )
+    matched = await raw.update_row(conn, "instances", sets, f"uuid = %s{where}", (uuid, *args))
     if matched:
         return
     conflicts_expected = {}
@@ -140,13 +135,8 @@ async def update_extra(
     """`instance_extra_update_by_uuid`: update, or create the row when there is none."""
     now = utcnow()
     sets = {**values, "updated_at": now}
-    assignments = ", ".join(f"`{name}` = %s" for name in sets)
-    matched = await raw.execute(
-        conn,
-        f"UPDATE instance_extra SET {assignments} WHERE instance_uuid = %s"
-        f"{_DELETED.get(ctx.read_deleted, '')}",
-        (*sets.values(), uuid),
-    )
+    where = f"instance_uuid = %s{_DELETED.get(ctx.read_deleted, '')}"
+    matched = await raw.update_row(conn, "instance_extra", sets, where, (uuid,))
     if matched:
         return
     created = {**values, "instance_uuid": uuid, "created_at": now, "deleted": 0}

@@ -133,12 +133,7 @@ async def update_service(
     changed = {k: v for k, v in values.items() if current[k] != v}
     if changed:  # the ORM only issues an UPDATE (and bumps updated_at) when something changed
         changed["updated_at"] = now
-        assignments = ", ".join(f"`{services.c[name].name}` = %s" for name in changed)
-        await raw.execute(
-            conn,
-            f"UPDATE services SET {assignments} WHERE id = %s",  # names: schema columns only
-            (*changed.values(), service_id),
-        )
+        await raw.update_row(conn, "services", changed, "id = %s", (service_id,))
     return {**current, **changed}
 
 

@@ -113,9 +113,8 @@ async def save(call: InstanceCall) -> None:
         if values:
             stamped = {**values}
             stamped.setdefault("updated_at", p.utcnow())  # the column's onupdate
-            sets = ", ".join(f"{name} = %s" for name in stamped)
-            sql = f"UPDATE block_device_mapping SET {sets} WHERE id = %s{deleted}"
-            await raw.execute(conn, sql, (*stamped.values(), bdm_id))
+            where = f"id = %s{deleted}"
+            await raw.update_row(conn, "block_device_mapping", stamped, where, (bdm_id,))
         return await raw.fetch_one(conn, f"{_SELECT} WHERE id = %s{deleted} LIMIT 1", (bdm_id,))
 
     row = await call.db.run(work)

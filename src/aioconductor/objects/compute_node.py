@@ -235,15 +235,13 @@ async def save(call: InstanceCall, prune_stats: bool = False) -> None:
     values.pop("id", None)
     # nova always bumps updated_at, "to invalidate the scheduler cache in case of races"
     values["updated_at"] = p.utcnow()
-    sets = ", ".join(f"{name} = %s" for name in values)
     deleted = _deleted(call.ctx)
 
     async def work(conn: AsyncConnection) -> dict[str, Any]:
         row = await raw.fetch_one(conn, f"{_SELECT} WHERE id = %s{deleted} LIMIT 1", (node_id,))
         if row is None:
             raise ComputeHostNotFound(host=node_id)
-        sql = f"UPDATE compute_nodes SET {sets} WHERE id = %s"
-        await raw.execute(conn, sql, (*values.values(), node_id))
+        await raw.update_row(conn, "compute_nodes", values, "id = %s", (node_id,))
         # the ORM object nova returns holds the values it was given, not re-read ones
         return {**row, **values}
 

@@ -226,23 +226,15 @@ async def event_finish_with_failure(
         event = await raw.fetch_one(conn, sql, (action["id"], event_name))
         if event is None:
             raise InstanceActionEventNotFound(action_id=action["id"], event=event_name)
-        assignments = ", ".join(f"{name} = %s" for name in values)
-        await raw.execute(
-            conn,
-            f"UPDATE instance_actions_events SET {assignments} WHERE id = %s",
-            (*values.values(), event["id"]),
-        )
+        await raw.update_row(conn, "instance_actions_events", values, "id = %s", (event["id"],))
         action_values: dict[str, Any] = {}
         if values["result"] == "Error":
             action_values["message"] = "Error"
         if touch or action_values:
             # the ORM flushes the dirty action; its onupdate stamps updated_at either way
             action_values["updated_at"] = now
-            sets = ", ".join(f"{name} = %s" for name in action_values)
-            await raw.execute(
-                conn,
-                f"UPDATE instance_actions SET {sets} WHERE id = %s",
-                (*action_values.values(), action["id"]),
+            await raw.update_row(
+                conn, "instance_actions", action_values, "id = %s", (action["id"],)
             )
         return {**event, **values}
 
