@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import subprocess
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,7 @@ from aioconductor.novaenv import ensure_nova_venv
 
 NOVA_SIDE = Path(__file__).with_name("nova_side")
 RABBIT = "rabbit://guest:guest@127.0.0.1:5672/"
-# child rows copied with an instance (column -> how it is keyed)
+# child tables whose rows are copied with an instance (keyed by instance_uuid)
 _CHILDREN = ("instance_extra", "instance_info_caches", "instance_system_metadata",
              "instance_metadata")  # fmt: skip
 
@@ -156,8 +157,6 @@ def build_fixture(
 
 
 def _record(conf: Path, target: RunningTarget) -> Any:
-    import time
-
     deadline = time.monotonic() + 60
     while "worker ready" not in target.log.read_text():
         if time.monotonic() > deadline or target.proc.poll() is not None:
