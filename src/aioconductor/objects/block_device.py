@@ -44,15 +44,7 @@ def bdm_data(row: dict[str, Any]) -> dict[str, Any]:
     if not row["uuid"]:
         # nova would give the old row a uuid in its own transaction first
         raise not_native("BlockDeviceMapping without a uuid (populate_uuids)")
-    data: dict[str, Any] = {}
-    for name in COLUMNS:
-        value = row[name]
-        if name in _DATETIMES:
-            value = p.dt_to_wire(value)
-        elif name in _BOOLEANS and value is not None:
-            value = bool(value)
-        data[name] = value
-    return data
+    return p.row_fields(row, COLUMNS, booleans=_BOOLEANS)
 
 
 def _check_versions(call: ClassCall) -> None:

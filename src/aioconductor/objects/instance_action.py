@@ -49,10 +49,7 @@ def _deleted_clause(ctx: RequestContext) -> str:
 
 
 def _object_data(row: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
-    data = {
-        name: p.dt_to_wire(row[name]) if name in _DATETIMES else row[name]
-        for name in columns + _PERSISTENT
-    }
+    data = p.row_fields(row, columns + _PERSISTENT, datetimes=_DATETIMES)
     data["deleted"] = bool(row["deleted"])
     return data
 

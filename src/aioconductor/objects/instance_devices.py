@@ -27,14 +27,9 @@ def _check(call: ClassCall, *pairs: tuple[str, str]) -> None:
 
 
 def _wire(row: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
-    data = {}
-    for name in names:
-        value = row[name]
-        if name in _PERSISTENT and name != "deleted":
-            value = p.dt_to_wire(value)
-        elif name == "deleted":
-            value = bool(value)
-        data[name] = value
+    data = p.row_fields(row, names)
+    if "deleted" in data:
+        data["deleted"] = bool(row["deleted"])
     return data
 
 

@@ -20,7 +20,6 @@ COLUMNS = (
     "memory_remaining", "disk_total", "disk_processed", "disk_remaining", "cross_cell_move",
     "user_id", "project_id", "created_at", "updated_at", "deleted_at", "deleted",
 )  # fmt: skip
-_DATETIMES = {"created_at", "updated_at", "deleted_at"}
 _BOOLEANS = {"hidden", "cross_cell_move", "deleted"}
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM migrations"
 _FINISHED = ("confirmed", "reverted", "failed", "completed", "cancelled", "done")
@@ -36,17 +35,10 @@ def migration_data(row: dict[str, Any]) -> dict[str, Any]:
     """Migration._from_db_object (a row without a uuid is not ours to fix: nova writes one)."""
     if row["uuid"] is None:
         raise not_native("Migration without a uuid (nova would generate and save one)")
-    data: dict[str, Any] = {}
-    for name in COLUMNS:
-        value = row[name]
-        if name == "migration_type" and value is None:
-            same = row["old_instance_type_id"] == row["new_instance_type_id"]
-            value = "migration" if same else "resize"
-        elif name in _DATETIMES:
-            value = p.dt_to_wire(value)
-        elif name in _BOOLEANS and value is not None:
-            value = bool(value)
-        data[name] = value
+    data = p.row_fields(row, COLUMNS, booleans=_BOOLEANS)
+    if data["migration_type"] is None:
+        same = row["old_instance_type_id"] == row["new_instance_type_id"]
+        data["migration_type"] = "migration" if same else "resize"
     return data
 
 

@@ -8,6 +8,7 @@ DateTime fields are `%Y-%m-%dT%H:%M:%SZ` (no microseconds), IP fields are string
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,6 +101,30 @@ def dt_from_wire(value: Any) -> datetime.datetime | None:
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(datetime.UTC).replace(tzinfo=None)
     return parsed
+
+
+_PERSISTENT_DATETIMES = frozenset({"created_at", "updated_at", "deleted_at"})
+
+
+def row_fields(
+    row: Mapping[str, Any],
+    columns: Iterable[str],
+    *,
+    booleans: Iterable[str] = ("deleted",),
+    datetimes: Iterable[str] = _PERSISTENT_DATETIMES,
+) -> dict[str, Any]:
+    """A `_from_db_object` that copies columns: DATETIMEs as wire text, TINYINT booleans as
+    bools (a NULL stays None)."""
+    as_bool, as_time = frozenset(booleans), frozenset(datetimes)
+    data: dict[str, Any] = {}
+    for name in columns:
+        value = row[name]
+        if name in as_time:
+            value = dt_to_wire(value)
+        elif name in as_bool and value is not None:
+            value = bool(value)
+        data[name] = value
+    return data
 
 
 def utcnow() -> datetime.datetime:
