@@ -4,6 +4,7 @@ nova-traffic.md §1.c in order, and replayed for pool instances they boot them f
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from pathlib import Path
@@ -11,8 +12,10 @@ from pathlib import Path
 import pymysql
 import pytest
 
+from aioconductor.bench import workloads
 from aioconductor.bench.bootstorm import BootStorm, call_label
 from aioconductor.bench.fixture import build_fixture, clone_database
+from aioconductor.bench.generators import ProcessGenerators
 from aioconductor.bench.loadgen import WireClient
 from aioconductor.bench.targets import TARGETS, RunningTarget
 from aioconductor.novaenv import drop_database
@@ -36,9 +39,9 @@ def test_recorded_boot_replays_for_pool_instances(tmp_path: Path) -> None:
     name = f"aioc_fixture_{uuid.uuid4().hex[:8]}"
     copy = f"{name}_copy"
     try:
-        fixture = build_fixture(name, 3, 12, 6, tmp_path, progress=lambda _: None)
+        fixture = build_fixture(name, 3, 60, 6, tmp_path, progress=lambda _: None)
         assert [call_label(step) for step in fixture.boot_steps] == BOOT
-        assert len({p.uuid for p in fixture.pool}) == 12
+        assert len({p.uuid for p in fixture.pool}) == 60
         assert sum(len(h.instances) for h in fixture.hosts) == 6
         clone_database(name, copy)
         exchange = f"aioc_fx_{uuid.uuid4().hex[:8]}"
@@ -54,11 +57,21 @@ def test_recorded_boot_replays_for_pool_instances(tmp_path: Path) -> None:
                     for _ in BOOT:
                         await storm(client, caller)
 
+        async def storm_from_two_processes() -> workloads.Measured:
+            rest = dataclasses.replace(fixture, pool=fixture.pool[2:])
+            async with ProcessGenerators(2, rabbit.url("amqp"), exchange, rest, 10.0) as many:
+                return await many.closed("bootstorm", 2, 0.5)
+
         try:
             asyncio.run(boot())
+            # each process boots its own instances: a shared one would fail its second boot
+            from_two = asyncio.run(storm_from_two_processes())
         finally:
             target.stop()
         assert dict(storm.errors) == {}
+        assert from_two.errors_by_call == {}
+        assert from_two.errors == 0
+        assert len(from_two.latencies) >= len(BOOT)
         conn = pymysql.connect(host="127.0.0.1", user="root", database=copy)
         with conn.cursor() as cur:
             booted = [p.uuid for p in fixture.pool[:2]]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from typing import Any
 
 import aio_pika
 import pytest
 
 from aioconductor.bench import workloads
+from aioconductor.bench.fixture import Fixture
+from aioconductor.bench.generators import ProcessGenerators
 from aioconductor.bench.loadgen import ADMIN_CONTEXT, WireClient, request_body
 from tests import rabbit
 from tests.integration.conftest import OsloClients
@@ -95,3 +98,23 @@ def test_closed_loop_against_a_real_server(exchange_name: str) -> None:
         thread.stop()
     assert measured.errors == 0
     assert len(measured.latencies) > 10
+
+
+def test_several_generator_processes_drive_one_target(exchange_name: str) -> None:
+    thread = ServerThread(make_settings(exchange_name)).start()
+    empty = Fixture(database="", template={"manifests": {}}, boot_steps=[], hosts=[], pool=[])
+
+    async def drive() -> tuple[workloads.Measured, list[int]]:
+        async with ProcessGenerators(2, rabbit.url("amqp"), exchange_name, empty, 10.0) as many:
+            return await many.closed("ping", 4, 1.0), many.pids
+
+    try:
+        measured, pids = asyncio.run(drive())
+    finally:
+        thread.stop()
+    assert len(set(pids)) == 2
+    assert os.getpid() not in pids
+    assert measured.errors == 0
+    assert len(measured.latencies) > 10
+    assert 0.9 < measured.seconds < 2.0  # the processes ran the same window, not one after another
+    assert measured.loadgen_cpu > 0  # the children's CPU, measured where it was spent

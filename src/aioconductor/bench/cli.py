@@ -13,9 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aioconductor.bench import workloads
-from aioconductor.bench.bootstorm import BootStorm
 from aioconductor.bench.fixture import Fixture, build_fixture, clone_database, scratch_dir
-from aioconductor.bench.fleet import Fleet
+from aioconductor.bench.generators import (
+    ClosedWorkload,
+    Generator,
+    InProcessGenerator,
+    ProcessGenerators,
+)
 from aioconductor.bench.loadgen import WireClient
 from aioconductor.bench.stats import RunResult, summarise
 from aioconductor.bench.targets import TARGETS, Relay, RunningTarget
@@ -44,43 +48,37 @@ class Meters:
         )
 
 
-Measure = Callable[[int], Awaitable[tuple[list[float], int, float, float]]]
+Measure = Callable[[int], Awaitable[workloads.Measured]]
 
 
 async def _levels(
     name: str, workload: str, levels: list[int], meters: Meters, measure: Measure,
-    stop: Callable[[RunResult], bool] | None = None,
+    stop: Callable[[RunResult], bool] | None = None, loadgen_procs: int = 1,
 ) -> list[RunResult]:  # fmt: skip
     results = []
     for n in levels:
         target0, relay0 = meters.cpu()
-        latencies, errors, seconds, loadgen_cpu = await measure(n)
+        m = await measure(n)
         target1, relay1 = meters.cpu()
         result = summarise(
-            target=name, workload=workload, concurrency=n, latencies=latencies, errors=errors,
-            seconds=seconds, target_cpu=target1 - target0,
+            target=name, workload=workload, concurrency=n, latencies=m.latencies,
+            errors=m.errors, seconds=m.seconds, target_cpu=target1 - target0,
             target_rss=meters.target.rss_bytes() if meters.target else 0.0,
-            loadgen_cpu=loadgen_cpu, db_delay_ms=meters.delay_ms, relay_cpu=relay1 - relay0,
+            loadgen_cpu=m.loadgen_cpu, db_delay_ms=meters.delay_ms, relay_cpu=relay1 - relay0,
+            loadgen_procs=loadgen_procs, loadgen_busiest=m.busiest,
         )  # fmt: skip
-        busy = loadgen_cpu / seconds if seconds else 0.0
         where = "" if meters.delay_ms is None else f" db+{meters.delay_ms}ms"
         progress(
             f"{name}{where} {workload} N={n}: {result.rpc_per_s} rpc/s p50 {result.p50_ms} ms "
-            f"p99 {result.p99_ms} ms cpu {result.target_cpu_ms_per_rpc} ms/rpc errors {errors}"
-            + (" (LOAD GENERATOR SATURATED)" if busy > 0.85 else "")
+            f"p99 {result.p99_ms} ms cpu {result.target_cpu_ms_per_rpc} ms/rpc errors {m.errors}"
+            + (" (LOAD GENERATOR SATURATED)" if result.loadgen_saturated else "")
         )
+        if m.errors_by_call:
+            progress(f"{name} {workload} N={n} errors by call: {m.errors_by_call}")
         results.append(result)
         if stop is not None and stop(result):
             break
     return results
-
-
-def _closed(client: WireClient, call: workloads.Call, seconds: float) -> Measure:
-    async def measure(n: int) -> tuple[list[float], int, float, float]:
-        m = await workloads.closed_loop(client, call, n, seconds)
-        return m.latencies, m.errors, m.seconds, m.loadgen_cpu
-
-    return measure
 
 
 async def _run_target(
@@ -100,10 +98,13 @@ async def _run_target(
             progress(
                 f"{name}: ready" + ("" if relay is None else f" (DB via relay +{delay_ms} ms)")
             )
-            results: list[RunResult] = []
-            for workload in args.workloads:
-                results += await _workload(name, workload, client, args, fixture, meters)
-            return results
+            if args.loadgen_procs > 1:
+                async with ProcessGenerators(
+                    args.loadgen_procs, AMQP, exchange, fixture, args.compression
+                ) as many:
+                    return await _workloads(name, many, args, meters)
+            one = InProcessGenerator(client, fixture, args.compression)
+            return await _workloads(name, one, args, meters)
     finally:
         target.stop()
         if relay is not None:
@@ -111,36 +112,36 @@ async def _run_target(
         drop_database(db)
 
 
-async def _workload(
-    name: str, workload: str, client: WireClient, args: argparse.Namespace, fixture: Fixture,
-    meters: Meters,
-) -> list[RunResult]:  # fmt: skip
-    if workload == "fleet":
-        fleet = Fleet(fixture, args.compression)
+async def _workloads(
+    name: str, generator: Generator, args: argparse.Namespace, meters: Meters
+) -> list[RunResult]:
+    results: list[RunResult] = []
+    for workload in args.workloads:
+        results += await _workload(name, workload, generator, args, meters)
+    return results
 
-        async def measure(m: int) -> tuple[list[float], int, float, float]:
-            run = await fleet.run(client, m, args.fleet_seconds)
-            return run.latencies, run.errors, run.seconds, run.loadgen_cpu
+
+async def _workload(
+    name: str, workload: str, generator: Generator, args: argparse.Namespace, meters: Meters
+) -> list[RunResult]:
+    procs = args.loadgen_procs
+    if workload == "fleet":
+
+        async def computes(m: int) -> workloads.Measured:
+            return await generator.fleet(m, args.fleet_seconds)
 
         def over(result: RunResult) -> bool:
             return result.errors > 0 or result.p99_ms >= FLEET_P99_LIMIT_MS
 
-        return await _levels(name, workload, args.fleet_sizes, meters, measure, over)
-    if workload == "bootstorm":
-        storm = BootStorm(fixture)
-        results = await _levels(
-            name, workload, args.levels, meters, _closed(client, storm, args.duration)
-        )
-        if storm.errors:
-            progress(f"{name} bootstorm errors by call: {dict(storm.errors)}")
-        return results
-    call: workloads.Call = (
-        workloads.ping
-        if workload == "ping"
-        else workloads.Heartbeats([h.service for h in fixture.hosts])
-    )
-    await workloads.closed_loop(client, call, max(args.levels), 1.0)  # warm-up
-    return await _levels(name, workload, args.levels, meters, _closed(client, call, args.duration))
+        return await _levels(name, workload, args.fleet_sizes, meters, computes, over, procs)
+    closed: ClosedWorkload = workload  # type: ignore[assignment]
+
+    async def callers(n: int) -> workloads.Measured:
+        return await generator.closed(closed, n, args.duration)
+
+    if closed != "bootstorm":  # the boot pool is not spent on warming up
+        await generator.closed(closed, max(args.levels), 1.0)
+    return await _levels(name, workload, args.levels, meters, callers, loadgen_procs=procs)
 
 
 def _numbers(text: str) -> list[int]:
@@ -169,6 +170,12 @@ def main(argv: list[str] | None = None) -> int:
         help="comma list of delays added each way between targets and MariaDB by a relay "
         "(e.g. 0,1: 0 is the control through the same relay); default: no relay",
     )
+    parser.add_argument(
+        "--loadgen-procs",
+        type=int,
+        default=1,
+        help="load generator processes (callers and computes are dealt among them)",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
     parser.add_argument(
         "--external",
@@ -186,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.merge:
         return _merge(args.merge, args.out)
+    if args.loadgen_procs < 1:
+        parser.error("--loadgen-procs must be at least 1")
     args.levels = _numbers(args.concurrency)
     args.fleet_sizes = _numbers(args.fleet_sizes)
     args.workloads = args.workloads.split(",")
@@ -248,6 +257,8 @@ async def _external(args: argparse.Namespace) -> list[RunResult]:
     async with WireClient(args.external, args.exchange) as client:
         await client.wait_ready(time.monotonic() + 120)
         meters = Meters(None, None, None)
-        return await _levels(
-            "external", "ping", args.levels, meters, _closed(client, workloads.ping, args.duration)
-        )
+
+        async def callers(n: int) -> workloads.Measured:
+            return await workloads.closed_loop(client, workloads.ping, n, args.duration)
+
+        return await _levels("external", "ping", args.levels, meters, callers)

@@ -17,12 +17,13 @@ import asyncio
 import copy
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from aioconductor.bench.fixture import Fixture, Host
 from aioconductor.bench.loadgen import RpcFailed, WireClient
-from aioconductor.bench.workloads import own_cpu
+from aioconductor.bench.workloads import Measured, measured, own_cpu
 
 HEARTBEAT, UPDATE, POWER_SYNC = 10.0, 60.0, 600.0
 _RT_ATTRS = ["flavor", "migration_context", "resources", "system_metadata", "numa_topology",
@@ -33,8 +34,6 @@ _RT_ATTRS = ["flavor", "migration_context", "resources", "system_metadata", "num
 class FleetRun:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
-    seconds: float = 0.0
-    loadgen_cpu: float = 0.0
 
 
 class _Compute:
@@ -113,10 +112,14 @@ class Fleet:
         self.client: WireClient
         self.result = FleetRun()
 
-    async def run(self, client: WireClient, computes: int, seconds: float) -> FleetRun:
+    async def run(
+        self, client: WireClient, computes: int | Sequence[int], seconds: float
+    ) -> Measured:
+        """Run the computes (a count, or the compute numbers this process simulates)."""
         self.client, self.result = client, FleetRun()
         hosts = self.fixture.hosts
-        sims = [_Compute(self, hosts[i % len(hosts)]) for i in range(computes)]
+        numbers = range(computes) if isinstance(computes, int) else computes
+        sims = [_Compute(self, hosts[i % len(hosts)]) for i in numbers]
         stop_at = time.monotonic() + seconds
         c = self.compression
         loops = []
@@ -126,6 +129,5 @@ class Fleet:
                       sim.every(POWER_SYNC / c, sim.power_sync, stop_at)]  # fmt: skip
         cpu0, t0 = own_cpu(), time.monotonic()
         await asyncio.gather(*loops)
-        self.result.seconds = time.monotonic() - t0
-        self.result.loadgen_cpu = own_cpu() - cpu0
-        return self.result
+        run = self.result
+        return measured(run.latencies, run.errors, time.monotonic() - t0, own_cpu() - cpu0)

@@ -24,6 +24,8 @@ COLUMNS = [
     "target_cpu_ms_per_rpc",
     "target_rss_mb",
     "loadgen_cpu_ms_per_rpc",
+    "loadgen_procs",
+    "loadgen_busiest",
     "relay_cpu_ms_per_rpc",
 ]
 FLEET_P99_LIMIT_MS = 100.0

@@ -15,6 +15,10 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[rank - 1]
 
 
+# a generator process above this share of a core may be what limits the rate
+SATURATED = 0.85
+
+
 @dataclass(frozen=True)
 class RunResult:
     target: str
@@ -33,6 +37,13 @@ class RunResult:
     # None: the target talks to MariaDB directly; a number: through the delaying relay
     db_delay_ms: float | None = None
     relay_cpu_ms_per_rpc: float = 0.0
+    loadgen_procs: int = 1
+    # the largest share of one core a generator process used (rows from older runs: 0)
+    loadgen_busiest: float = 0.0
+
+    @property
+    def loadgen_saturated(self) -> bool:
+        return self.loadgen_busiest > SATURATED
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,6 +62,8 @@ def summarise(
     loadgen_cpu: float,
     db_delay_ms: float | None = None,
     relay_cpu: float = 0.0,
+    loadgen_procs: int = 1,
+    loadgen_busiest: float = 0.0,
 ) -> RunResult:
     ordered = sorted(latencies)
     calls = len(ordered)
@@ -71,4 +84,6 @@ def summarise(
         loadgen_cpu_ms_per_rpc=round(loadgen_cpu * 1000 / per, 3),
         db_delay_ms=db_delay_ms,
         relay_cpu_ms_per_rpc=round(relay_cpu * 1000 / per, 3),
+        loadgen_procs=loadgen_procs,
+        loadgen_busiest=round(loadgen_busiest, 3),
     )

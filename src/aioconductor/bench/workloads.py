@@ -6,8 +6,8 @@ import asyncio
 import copy
 import resource
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from aioconductor.bench.loadgen import RpcFailed, WireClient
@@ -44,6 +44,13 @@ class Measured:
     errors: int
     seconds: float
     loadgen_cpu: float
+    # the largest share of one core any generator process used: above ~0.85 it is the limit
+    busiest: float = 0.0
+    errors_by_call: dict[str, int] = field(default_factory=dict)
+
+
+def measured(latencies: list[float], errors: int, seconds: float, cpu: float) -> Measured:
+    return Measured(latencies, errors, seconds, cpu, cpu / seconds if seconds else 0.0)
 
 
 def own_cpu() -> float:
@@ -51,7 +58,10 @@ def own_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def closed_loop(client: WireClient, call: Call, concurrency: int, seconds: float) -> Measured:
+async def closed_loop(
+    client: WireClient, call: Call, callers: int | Sequence[int], seconds: float
+) -> Measured:
+    """Each caller (a count, or the caller numbers this process serves) loops for `seconds`."""
     latencies: list[float] = []
     errors = 0
     stop_at = time.monotonic() + seconds
@@ -67,6 +77,7 @@ async def closed_loop(client: WireClient, call: Call, concurrency: int, seconds:
                 continue
             latencies.append(time.perf_counter() - started)
 
+    numbers = range(callers) if isinstance(callers, int) else callers
     cpu0, t0 = own_cpu(), time.monotonic()
-    await asyncio.gather(*(caller(i) for i in range(concurrency)))
-    return Measured(latencies, errors, time.monotonic() - t0, own_cpu() - cpu0)
+    await asyncio.gather(*(caller(i) for i in numbers))
+    return measured(latencies, errors, time.monotonic() - t0, own_cpu() - cpu0)
