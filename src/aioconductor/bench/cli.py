@@ -20,6 +20,7 @@ from aioconductor.bench.generators import (
     InProcessGenerator,
     ProcessGenerators,
 )
+from aioconductor.bench.host import HostSample, HostUse
 from aioconductor.bench.loadgen import WireClient
 from aioconductor.bench.stats import RunResult, summarise
 from aioconductor.bench.targets import TARGETS, Relay, RunningTarget
@@ -27,6 +28,7 @@ from aioconductor.bench.targets import TARGETS, Relay, RunningTarget
 AMQP = "amqp://guest:guest@127.0.0.1:5672/"
 WORKLOADS = ("ping", "heartbeat", "bootstorm", "fleet")
 FLEET_P99_LIMIT_MS = 100.0
+STEAL_WARNING = 0.10
 
 
 def progress(text: str) -> None:
@@ -58,21 +60,27 @@ async def _levels(
     results = []
     for n in levels:
         target0, relay0 = meters.cpu()
+        host0 = HostSample.now()
         m = await measure(n)
         target1, relay1 = meters.cpu()
+        host = HostUse.between(host0, HostSample.now())
         result = summarise(
             target=name, workload=workload, concurrency=n, latencies=m.latencies,
             errors=m.errors, seconds=m.seconds, target_cpu=target1 - target0,
             target_rss=meters.target.rss_bytes() if meters.target else 0.0,
             loadgen_cpu=m.loadgen_cpu, db_delay_ms=meters.delay_ms, relay_cpu=relay1 - relay0,
-            loadgen_procs=loadgen_procs, loadgen_busiest=m.busiest,
+            loadgen_procs=loadgen_procs, loadgen_busiest=m.busiest, host=host,
+            workers=meters.target.spec.workers if meters.target else 1,
         )  # fmt: skip
         where = "" if meters.delay_ms is None else f" db+{meters.delay_ms}ms"
         progress(
             f"{name}{where} {workload} N={n}: {result.rpc_per_s} rpc/s p50 {result.p50_ms} ms "
             f"p99 {result.p99_ms} ms cpu {result.target_cpu_ms_per_rpc} ms/rpc errors {m.errors}"
+            f" limit: {result.limit}, steal {result.host_steal_pct}%"
             + (" (LOAD GENERATOR SATURATED)" if result.loadgen_saturated else "")
         )
+        if host.steal_share > STEAL_WARNING:
+            progress("the hypervisor took over 10% of the cores: not comparable with a quiet run")
         if m.errors_by_call:
             progress(f"{name} {workload} N={n} errors by call: {m.errors_by_call}")
         results.append(result)

@@ -64,6 +64,8 @@ class InProcessGenerator:
     async def closed_callers(
         self, workload: ClosedWorkload, callers: Sequence[int], seconds: float
     ) -> Measured:
+        if not callers:  # more generator processes than callers: this one sits the level out
+            return Measured([], 0, 0.0, 0.0)
         errors_before = Counter(self._storm.errors) if self._storm else Counter[str]()
         result = await workloads.closed_loop(self.client, self._call(workload), callers, seconds)
         if self._storm is not None:
@@ -74,6 +76,8 @@ class InProcessGenerator:
         return await self.fleet_computes(range(computes), seconds)
 
     async def fleet_computes(self, computes: Sequence[int], seconds: float) -> Measured:
+        if not computes:
+            return Measured([], 0, 0.0, 0.0)
         if self._fleet is None:
             self._fleet = Fleet(self.fixture, self.compression)
         return await self._fleet.run(self.client, computes, seconds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import platform
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,11 @@ COLUMNS = [
     "loadgen_procs",
     "loadgen_busiest",
     "relay_cpu_ms_per_rpc",
+    "database_cpu_ms_per_rpc",
+    "broker_cpu_ms_per_rpc",
+    "host_idle_pct",
+    "host_steal_pct",
+    "limit",
 ]
 FLEET_P99_LIMIT_MS = 100.0
 
@@ -43,7 +49,18 @@ def host_facts() -> dict[str, Any]:
         "kernel": platform.release(),
         "aioconductor": __version__,
         "nova": NOVA_RELEASE,
+        "calibration_loop_ms": calibration_loop_ms(),
     }
+
+
+def calibration_loop_ms() -> float:
+    """CPU time of a fixed pure-Python loop: runs on slower or busier (stolen) cores show it,
+    and their CPU-per-RPC figures scale with it."""
+    started = time.process_time()
+    total = 0
+    for i in range(2_000_000):
+        total += i
+    return round((time.process_time() - started) * 1000, 1)
 
 
 def _delay(value: float | None) -> str:

@@ -6,6 +6,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from aioconductor.bench.host import NOTHING, HostUse
+
 
 def percentile(sorted_values: list[float], q: float) -> float:
     """Nearest-rank percentile of an already sorted list (q in 0..100)."""
@@ -17,6 +19,8 @@ def percentile(sorted_values: list[float], q: float) -> float:
 
 # a generator process above this share of a core may be what limits the rate
 SATURATED = 0.85
+# below this share of idle time on all cores together the machine itself is the limit
+MACHINE_BUSY = 0.25
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,12 @@ class RunResult:
     loadgen_procs: int = 1
     # the largest share of one core a generator process used (rows from older runs: 0)
     loadgen_busiest: float = 0.0
+    database_cpu_ms_per_rpc: float = 0.0
+    broker_cpu_ms_per_rpc: float = 0.0
+    host_idle_pct: float | None = None  # None: not measured (rows from older runs)
+    host_steal_pct: float | None = None
+    # what set the rate: generator, target, database, broker, machine, or none (waits)
+    limit: str = ""
 
     @property
     def loadgen_saturated(self) -> bool:
@@ -64,6 +74,8 @@ def summarise(
     relay_cpu: float = 0.0,
     loadgen_procs: int = 1,
     loadgen_busiest: float = 0.0,
+    host: HostUse = NOTHING,
+    workers: int = 1,
 ) -> RunResult:
     ordered = sorted(latencies)
     calls = len(ordered)
@@ -86,4 +98,32 @@ def summarise(
         relay_cpu_ms_per_rpc=round(relay_cpu * 1000 / per, 3),
         loadgen_procs=loadgen_procs,
         loadgen_busiest=round(loadgen_busiest, 3),
+        database_cpu_ms_per_rpc=round(host.database_cpu * 1000 / per, 3),
+        broker_cpu_ms_per_rpc=round(host.broker_cpu * 1000 / per, 3),
+        host_idle_pct=None if host is NOTHING else round(host.idle_share * 100, 1),
+        host_steal_pct=None if host is NOTHING else round(host.steal_share * 100, 1),
+        limit=""
+        if host is NOTHING
+        else what_limits(seconds, target_cpu, workers, loadgen_busiest, host),
     )
+
+
+def what_limits(
+    seconds: float, target_cpu: float, workers: int, loadgen_busiest: float, host: HostUse
+) -> str:
+    """The first resource found saturated during a level, or "none" when nothing was (then
+    waits set the rate: round trips to a delayed database, or too few callers)."""
+    if not seconds:
+        return "none"
+    if loadgen_busiest > SATURATED:
+        return "generator"
+    if target_cpu / seconds > SATURATED * workers:
+        return "target"
+    if host.database_cpu / seconds > SATURATED:
+        return "database"
+    if host.broker_cpu / seconds > SATURATED:
+        return "broker"
+    if host.idle_share < MACHINE_BUSY:
+        # several processes share the cores: run queues form before any one of them is full
+        return "machine"
+    return "none"

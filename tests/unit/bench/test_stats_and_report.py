@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from aioconductor.bench.host import HostUse
 from aioconductor.bench.report import markdown, write
 from aioconductor.bench.stats import percentile, summarise
 
@@ -58,6 +59,39 @@ def test_report_files(tmp_path: Path) -> None:
     payload = json.loads((tmp_path / "results.json").read_text())
     assert payload["command"] == "aioconductor bench --x"
     assert payload["host"]["nova"] == "34.0.0"
+    assert payload["host"]["calibration_loop_ms"] > 0  # runs on different days compare by it
     assert len(payload["results"]) == 4
     assert (tmp_path / "ping.png").stat().st_size > 1000
     assert markdown(results).count("\n") == 2 + 4
+
+
+@pytest.mark.parametrize(
+    ("busy", "workers", "expected"),
+    [
+        ({"generator": 0.95}, 1, "generator"),
+        ({"target": 1.9}, 1, "target"),  # 0.95 of a core for one worker
+        ({"target": 1.9}, 2, "none"),  # two workers at half a core each have room
+        ({"database": 1.8}, 1, "database"),
+        ({"broker": 1.9}, 1, "broker"),
+        ({"idle": 0.05}, 1, "machine"),
+        ({"idle": 0.2}, 1, "machine"),
+        ({}, 1, "none"),
+    ],
+)
+def test_the_level_names_what_limited_it(
+    busy: dict[str, float], workers: int, expected: str
+) -> None:
+    host = HostUse(
+        database_cpu=busy.get("database", 0.2),
+        broker_cpu=busy.get("broker", 0.2),
+        idle_share=busy.get("idle", 0.6),
+        steal_share=0.0,
+    )
+    result = summarise(
+        target="t", workload="w", concurrency=40, latencies=[0.01] * 100, errors=0,
+        seconds=2.0, target_cpu=busy.get("target", 0.5), target_rss=0.0, loadgen_cpu=0.1,
+        loadgen_busiest=busy.get("generator", 0.1), host=host, workers=workers,
+    )  # fmt: skip
+    assert result.limit == expected
+    assert result.host_idle_pct == round(host.idle_share * 100, 1)
+    assert result.database_cpu_ms_per_rpc == round(host.database_cpu * 10, 3)
