@@ -117,11 +117,13 @@ def what_limits(
         return "none"
     if loadgen_busiest > SATURATED:
         return "generator"
-    if target_cpu / seconds > SATURATED * workers:
+    # a core the hypervisor takes a share of is that much smaller
+    core = SATURATED * (1 - host.steal_share)
+    if target_cpu / seconds > core * workers:
         return "target"
-    if host.database_cpu / seconds > SATURATED:
+    if host.database_cpu / seconds > core:
         return "database"
-    if host.broker_cpu / seconds > SATURATED:
+    if host.broker_cpu / seconds > core:
         return "broker"
     if host.idle_share < MACHINE_BUSY:
         # several processes share the cores: run queues form before any one of them is full

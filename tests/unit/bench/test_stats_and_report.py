@@ -76,6 +76,8 @@ def test_report_files(tmp_path: Path) -> None:
         ({"idle": 0.05}, 1, "machine"),
         ({"idle": 0.2}, 1, "machine"),
         ({}, 1, "none"),
+        ({"target": 1.5, "steal": 0.2}, 1, "target"),  # 0.75 of a core, a fifth of it stolen
+        ({"target": 1.5}, 1, "none"),
     ],
 )
 def test_the_level_names_what_limited_it(
@@ -85,7 +87,7 @@ def test_the_level_names_what_limited_it(
         database_cpu=busy.get("database", 0.2),
         broker_cpu=busy.get("broker", 0.2),
         idle_share=busy.get("idle", 0.6),
-        steal_share=0.0,
+        steal_share=busy.get("steal", 0.0),
     )
     result = summarise(
         target="t", workload="w", concurrency=40, latencies=[0.01] * 100, errors=0,
