@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.compat.scenario.pair import assert_same_steps, assert_same_tables, run_pair
+from tests.compat.scenario.pair import (
+    Outcome,
+    assert_same_steps,
+    assert_same_tables,
+    run_pair,
+)
 
 pytestmark = [pytest.mark.connected, pytest.mark.compat]
 
@@ -16,8 +21,13 @@ TABLES = ["instances", "instance_extra", "instance_system_metadata", "instance_m
           "instance_info_caches"]  # fmt: skip
 
 
-def test_instance_saves_match_nova(tmp_path: Path) -> None:
-    outcome = run_pair(SCENARIO, tmp_path, TABLES)
+@pytest.fixture(scope="module")
+def outcome(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
+    """One run of the scenario through aioconductor and through nova's own code."""
+    return run_pair(SCENARIO, tmp_path_factory.mktemp("instance_save"), TABLES)
+
+
+def test_instance_saves_match_nova(outcome: Outcome) -> None:
     assert_same_steps(outcome)
     assert_same_tables(outcome)
     steps = {s["label"]: s for s in outcome.ours}
@@ -27,3 +37,22 @@ def test_instance_saves_match_nova(tmp_path: Path) -> None:
     assert steps["missing instance"]["error"]["class"] == "InstanceNotFound"
     active = steps["active"]["ok"]["primitive"]["nova_object.data"]
     assert (active["vm_state"], active["task_state"], active["host"]) == ("active", None, "h1")
+
+
+def test_vm_state_expectations_and_project_scoping_match_nova(outcome: Outcome) -> None:
+    steps = {s["label"]: s for s in outcome.ours}
+    conflict = steps["vm_state conflict"]["error"]
+    assert conflict["class"] == "InstanceUpdateConflict"
+    assert "vm_state" in conflict["kwargs"]["actual"]
+    # with both wrong, nova names the task state
+    assert steps["task_state and vm_state conflict"]["error"]["class"] == (
+        "UnexpectedTaskStateError"
+    )
+    held = steps["vm_state and task_state hold"]["ok"]["primitive"]["nova_object.data"]
+    assert held["power_state"] == 4
+    assert steps["stranger reads"]["error"]["class"] == "InstanceNotFound"
+    assert steps["stranger saves"]["error"]["class"] == "InstanceNotFound"
+    renamed = steps["owner saves"]["ok"]["primitive"]["nova_object.data"]
+    assert renamed["display_name"] == "renamed by its owner"
+    rows = {row["uuid"]: row for row in outcome.our_tables["instances"]}
+    assert rows["5a111111-1111-4111-8111-111111111111"]["display_name"] == "renamed by its owner"

@@ -128,3 +128,52 @@ def run(ctx, objects, step):
 
     step("missing instance", missing)
     step("re-read", lambda: objects.Instance.get_by_uuid(ctx, U1, expected_attrs=ATTRS))
+
+    def fresh(context=ctx):
+        return objects.Instance.get_by_uuid(context, U1, expected_attrs=[])
+
+    def vm_state_conflict():
+        inst = fresh()
+        inst.vm_state = "stopped"
+        inst.save(expected_vm_state="building")
+
+    step("vm_state conflict", vm_state_conflict)
+
+    def both_hold():
+        inst = fresh()
+        inst.power_state = 4
+        inst.save(expected_vm_state=["active", "stopped"], expected_task_state=[None])
+        return inst
+
+    step("vm_state and task_state hold", both_hold)
+
+    def both_conflict():
+        inst = fresh()
+        inst.task_state = "powering-off"
+        inst.save(expected_vm_state="building", expected_task_state="spawning")
+
+    step("task_state and vm_state conflict", both_conflict)
+
+    # a non-admin context sees and writes its own project's instances only
+    from nova import context as nova_context
+
+    owner = nova_context.RequestContext("u1", "p1", is_admin=False)
+    stranger = nova_context.RequestContext("u9", "p9", is_admin=False)
+    step("owner reads", lambda: fresh(owner))
+    step("stranger reads", lambda: fresh(stranger))
+
+    def owner_saves():
+        inst = fresh(owner)
+        inst.display_name = "renamed by its owner"
+        inst.save()
+        return inst
+
+    step("owner saves", owner_saves)
+
+    def stranger_saves():
+        inst = objects.Instance(stranger, uuid=U1, user_id="u9", project_id="p9")
+        inst.obj_reset_changes()
+        inst.display_name = "renamed by a stranger"
+        inst.save()
+
+    step("stranger saves", stranger_saves)
