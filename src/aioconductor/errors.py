@@ -250,3 +250,32 @@ class UnknownInstanceUpdateConflict(InstanceUpdateConflict):
     msg_fmt = (
         "Conflict updating instance %(instance_uuid)s, but we were unable to determine the cause"
     )
+
+
+# --- oslo.db (module oslo_db.exception) --------------------------------------------------------
+# nova-conductor's database errors reach the caller as oslo.db's classes (its engine facade
+# translates the driver's errors); nova's clients see them as RemoteError with that class name.
+
+
+class DBError(RemoteFailure):
+    remote_module = "oslo_db.exception"
+
+
+class DBConnectionError(DBError):
+    pass
+
+
+class DBDeadlock(DBError):
+    pass
+
+
+class DBDuplicateEntry(DBError):
+    pass
+
+
+class DBReferenceError(DBError):
+    pass
+
+
+class DBDataError(DBError):
+    pass

@@ -1,4 +1,5 @@
-"""A loopback TCP proxy whose connections a test can cut, to simulate a broker outage."""
+"""A loopback TCP proxy whose connections a test can cut, and which can stop listening, to
+simulate a broker or database restart or outage."""
 
 from __future__ import annotations
 
@@ -31,17 +32,27 @@ class TcpProxy:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
 
+    def go_down(self) -> None:
+        """Stop listening and cut every connection: new ones are refused, as by a stopped
+        server."""
+        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(10)
+
+    def come_back(self) -> None:
+        """Listen again on the same port."""
+        asyncio.run_coroutine_threadsafe(self._start(self.port), self._loop).result(10)
+
     def cut_all(self) -> None:
         """Close every proxied connection at once, as a broker restart would."""
         asyncio.run_coroutine_threadsafe(self._cut(), self._loop).result(10)
 
-    async def _start(self) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+    async def _start(self, port: int = 0) -> None:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", port)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _stop(self) -> None:
         if self._server is not None:
             self._server.close()
+            self._server = None
         await self._cut()
 
     async def _cut(self) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from aioconductor.context import RequestContext
 from aioconductor.db.engine import Database
+from aioconductor.db.failures import reported_as_oslo_db
 from aioconductor.errors import (
     IncompatibleObjectVersion,
     NotNative,
@@ -102,7 +103,8 @@ class ConductorEndpoint:
             objname=objname,
             versions=object_versions,
         )
-        return await handler(call, *_positional(args), **_keywords(kwargs))
+        with reported_as_oslo_db():
+            return await handler(call, *_positional(args), **_keywords(kwargs))
 
     @rpc_method
     async def object_action(
@@ -125,7 +127,8 @@ class ConductorEndpoint:
             versions={obj.name: obj.version},
             obj=obj,
         )
-        result = await handler(call, *_positional(args), **_keywords(kwargs))
+        with reported_as_oslo_db():
+            result = await handler(call, *_positional(args), **_keywords(kwargs))
         updates = dict(call.updates)
         updates["obj_what_changed"] = sorted(call.obj.changes)
         return [updates, result]
