@@ -120,13 +120,19 @@ def run(ctx, objects, step):
 
     step("info cache cleared", cleared_cache)
 
-    def missing():
-        ghost = objects.Instance(ctx, uuid=MISSING, user_id="u1", project_id="p1")
-        ghost.obj_reset_changes()
-        ghost.display_name = "gone"
-        ghost.save()
+    def rename_unread(context, uuid, name):
+        """A save on an Instance the caller never read: nova looks the row up itself."""
 
-    step("missing instance", missing)
+        def do():
+            inst = objects.Instance(context, uuid=uuid, user_id=context.user_id or "u1",
+                                    project_id=context.project_id or "p1")  # fmt: skip
+            inst.obj_reset_changes()
+            inst.display_name = name
+            inst.save()
+
+        return do
+
+    step("missing instance", rename_unread(ctx, MISSING, "gone"))
     step("re-read", lambda: objects.Instance.get_by_uuid(ctx, U1, expected_attrs=ATTRS))
 
     def fresh(context=ctx):
@@ -170,10 +176,4 @@ def run(ctx, objects, step):
 
     step("owner saves", owner_saves)
 
-    def stranger_saves():
-        inst = objects.Instance(stranger, uuid=U1, user_id="u9", project_id="p9")
-        inst.obj_reset_changes()
-        inst.display_name = "renamed by a stranger"
-        inst.save()
-
-    step("stranger saves", stranger_saves)
+    step("stranger saves", rename_unread(stranger, U1, "renamed by a stranger"))
