@@ -80,7 +80,9 @@ def _check_config(settings: Settings) -> int:
 
     load_all()
     report = settings.masked()
-    report["native_object_methods"] = [f"{o}.{m}" for _, o, m in registry.native_pairs()]
+    forwarded = settings.forwarded_pairs
+    report["native_object_methods"] = registry.served_names(forwarded)
+    report["forwarded_object_methods"] = sorted(f"{o}.{m}" for o, m in forwarded)
     print(json.dumps(report, indent=2, sort_keys=True))
     return 0
 

@@ -92,7 +92,7 @@ class Worker:
         forwarder = _make_forwarder(self.settings)
         self.server = RpcServer(
             self.settings,
-            Dispatcher(conductor_endpoints(self.db)),
+            Dispatcher(conductor_endpoints(self.db, self.settings.forwarded_pairs)),
             forwarder=forwarder,
             describe=routing.describe,
             connect_attempts=self._connect_attempts,
@@ -104,11 +104,15 @@ class Worker:
             self._background.append(_service_record(self.db, self.settings))
         for task in self._background:
             await task.start()
-        pairs = registry.native_pairs()
+        if self.settings.forwarded_pairs:
+            log.info("Instance.save is forwarded: nova-conductor sends its instance.update")
+        elif self.settings.instance_update_notifications:
+            log.warning("instance.update notifications are dropped, as configured")
+        served = registry.served_names(self.settings.forwarded_pairs)
         log.info(
             "worker ready: %d native object methods: %s",
-            len(pairs),
-            ", ".join(f"{o}.{m}" for _, o, m in pairs) or "(none)",
+            len(served),
+            ", ".join(served) or "(none)",
         )
 
     async def shutdown(self) -> bool:

@@ -8,15 +8,18 @@ fail at once with a clear failure, not time out.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import aio_pika
 import pytest
 
 from aioconductor.objects import load_all, registry
@@ -73,8 +76,10 @@ def nova_client(pair: dict[str, Any], steps: list[dict[str, Any]]) -> list[dict[
     return result
 
 
-@pytest.fixture
-def pair(tmp_path: Path) -> Iterator[dict[str, Any]]:
+@contextmanager
+def running_pair(tmp_path: Path, extra: str = "") -> Iterator[dict[str, Any]]:
+    """aioconductor and a legacy nova-conductor on one exchange and database; `extra` is
+    nova.conf text both read."""
     if not (NOVA_BIN / "nova-conductor").exists():
         pytest.fail("nova 34.0.0 virtualenv missing: run scripts/run-tests")
     exchange = f"aioc_fwd_{uuid.uuid4().hex[:8]}"
@@ -86,13 +91,13 @@ def pair(tmp_path: Path) -> Iterator[dict[str, Any]]:
             exchange,
             f"aioc-{uuid.uuid4().hex[:6]}",
             db,
-            f"[aioconductor]\nfallback_host = {legacy_host}\nregister_service = false\n",
+            f"{extra}[aioconductor]\nfallback_host = {legacy_host}\nregister_service = false\n",
         )
     )
     legacy_conf = tmp_path / "legacy.conf"
     # nova-conductor builds a placement client at start-up; nothing here calls placement
     placement = "[placement]\nauth_type = none\nendpoint_override = http://127.0.0.1:9/placement\n"
-    legacy_conf.write_text(conf_text(exchange, legacy_host, db, placement))
+    legacy_conf.write_text(conf_text(exchange, legacy_host, db, extra + placement))
     legacy_log = (tmp_path / "legacy.log").open("wb")
     ours = subprocess.Popen(
         [str(OUR_BIN / "aioconductor"), "serve", "--config-file", str(ours_conf), "--workers", "1"],
@@ -116,6 +121,12 @@ def pair(tmp_path: Path) -> Iterator[dict[str, Any]]:
         stop_process(legacy)
         stop_process(ours)
         drop_db(db)
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    with running_pair(tmp_path) as running:
+        yield running
 
 
 def test_non_native_requests_are_answered_by_the_legacy_conductor(pair: dict[str, Any]) -> None:
@@ -152,3 +163,53 @@ def test_forwarded_call_fails_fast_when_legacy_is_gone(pair: dict[str, Any]) -> 
     assert error["class"] == "RemoteError"
     assert "ForwardingFailed" in error["str"]
     assert results[0]["seconds"] < 15  # an answer, not the 20 s client timeout
+
+
+NOTIFYING = (
+    "[notifications]\nnotify_on_state_change = vm_state\n"
+    "[oslo_messaging_notifications]\ndriver = messagingv2\n"
+)
+
+
+async def _bind_notifications(exchange: str) -> tuple[Any, Any]:
+    connection = await aio_pika.connect(rabbit.url("amqp"))
+    channel = await connection.channel()
+    ex = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC)
+    queue = await channel.declare_queue(f"{exchange}_notifications", auto_delete=True)
+    await queue.bind(ex, routing_key="notifications.info")
+    return connection, queue
+
+
+async def _event_types(queue: Any) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    while (message := await queue.get(fail=False)) is not None:
+        inner = json.loads(json.loads(message.body)["oslo.message"])
+        found.append((inner["event_type"], inner["payload"]))
+    return found
+
+
+def test_instance_update_notifications_come_from_the_legacy_conductor(tmp_path: Path) -> None:
+    """With notify_on_state_change on, Instance.save is forwarded, so nova-conductor sends the
+    compute.instance.update it would have sent alone."""
+    loop = asyncio.new_event_loop()
+    with running_pair(tmp_path, NOTIFYING) as running:
+        connection, queue = loop.run_until_complete(_bind_notifications(running["exchange"]))
+        try:
+            booted = str(uuid.uuid4())
+            results = nova_client(running, [{"op": "instance_boot_save", "uuid": booted}])
+            assert results[0].get("ok") == "active", results
+            deadline = time.monotonic() + 20
+            events: list[tuple[str, dict[str, Any]]] = []
+            while time.monotonic() < deadline and not any(
+                p.get("state") == "active" for _, p in events
+            ):
+                time.sleep(0.5)
+                events += loop.run_until_complete(_event_types(queue))
+        finally:
+            loop.run_until_complete(connection.close())
+            loop.close()
+    updates = [p for kind, p in events if kind == "compute.instance.update"]
+    assert any(
+        p["instance_id"] == booted and p["old_state"] == "building" and p["state"] == "active"
+        for p in updates
+    ), events

@@ -106,6 +106,10 @@ def test_prefetch_defaults_to_bounded_value_when_oslo_says_unlimited() -> None:
             "[oslo_messaging_rabbit]",
         ),
         ("host = nowhere\n", "outside of any [section]"),
+        (
+            "[notifications]\nnotify_on_state_change = always\n",
+            "[notifications] notify_on_state_change:",
+        ),
     ],
 )
 def test_bad_values_name_section_and_key(tmp_path: Path, text: str, expected: str) -> None:
@@ -143,3 +147,42 @@ def test_transport_url_defaults_like_oslo() -> None:
 
 def test_asyncmy_driver_rewrite() -> None:
     assert to_async_url("mysql+pymysql://a@b/c", "asyncmy") == "mysql+asyncmy://a@b/c"
+
+
+NOTIFYING = (
+    "[notifications]\nnotify_on_state_change = vm_and_task_state\n"
+    "[oslo_messaging_notifications]\ndriver = messagingv2\n"
+)
+
+
+def test_instance_update_notifications_are_not_dropped_silently(tmp_path: Path) -> None:
+    conf = write(tmp_path / "nova.conf", NOTIFYING)
+    with pytest.raises(ConfigError) as err:
+        load_settings([conf], env={})
+    message = str(err.value)
+    assert "[notifications] notify_on_state_change = vm_and_task_state" in message
+    assert "fallback_host" in message
+    assert "drop_instance_update_notifications" in message
+
+
+def test_with_a_legacy_conductor_instance_save_is_forwarded(tmp_path: Path) -> None:
+    conf = write(tmp_path / "nova.conf", NOTIFYING + "[aioconductor]\nfallback_host = old\n")
+    assert load_settings([conf], env={}).forwarded_pairs == {("Instance", "save")}
+
+
+def test_dropping_them_is_an_explicit_choice(tmp_path: Path) -> None:
+    conf = write(
+        tmp_path / "nova.conf",
+        NOTIFYING + "[aioconductor]\ndrop_instance_update_notifications = true\n",
+    )
+    settings = load_settings([conf], env={})
+    assert settings.instance_update_notifications
+    assert settings.forwarded_pairs == frozenset()
+
+
+@pytest.mark.parametrize("driver", ["", "[oslo_messaging_notifications]\ndriver = noop\n"])
+def test_no_notification_driver_means_nothing_to_send(tmp_path: Path, driver: str) -> None:
+    text = "[notifications]\nnotify_on_state_change = vm_state\n" + driver
+    settings = load_settings([write(tmp_path / "nova.conf", text)], env={})
+    assert not settings.instance_update_notifications
+    assert settings.forwarded_pairs == frozenset()

@@ -11,6 +11,7 @@ from aioconductor.context import RequestContext
 from aioconductor.errors import (
     IncompatibleObjectVersion,
     NoSuchMethod,
+    NotNative,
     UnsupportedObjectError,
     UnsupportedVersion,
 )
@@ -71,3 +72,16 @@ def test_object_class_lookup_errors_match_ovo() -> None:
     )
     with pytest.raises(IncompatibleObjectVersion):
         check_object_version("Service", "2.0")
+
+
+async def test_a_forwarded_pair_is_left_to_the_legacy_conductor() -> None:
+    d = Dispatcher(conductor_endpoints(None, frozenset({("Instance", "save")})))
+    handler = d.resolve(None, "3.0", "object_action")
+    instance = {"nova_object.name": "Instance", "nova_object.namespace": "nova",
+                "nova_object.version": "2.8", "nova_object.data": {"uuid": "u"},
+                "nova_object.changes": ["vm_state"]}  # fmt: skip
+    with pytest.raises(NotNative) as forwarded:
+        await handler(RequestContext(), objinst=instance, objmethod="save", args=[], kwargs={})
+    assert forwarded.value.reason.startswith("Instance.save is not served natively")
+    assert "no [database] connection" not in forwarded.value.reason
+    assert "[aioconductor] fallback_host" in forwarded.value.reason  # what enables forwarding

@@ -37,7 +37,7 @@ class NotServed(RemoteFailure):
 def not_native(what: str) -> NotNative:
     reason = (
         f"{what} is not served natively by aioconductor and no legacy conductor is "
-        "configured ([aioconductor] fallback_exchange)"
+        "configured ([aioconductor] fallback_host)"
     )
     return NotNative(reason, NotServed(reason))
 
@@ -73,8 +73,11 @@ class BaseApiEndpoint:
 class ConductorEndpoint:
     target = EndpointTarget(namespace=None, version=CONDUCTOR_API_VERSION)
 
-    def __init__(self, db: Database | None) -> None:
+    def __init__(
+        self, db: Database | None, forwarded: frozenset[tuple[str, str]] = frozenset()
+    ) -> None:
         self._db = db
+        self._forwarded = forwarded
 
     def _database(self, what: str) -> Database:
         if self._db is None:
@@ -118,7 +121,7 @@ class ConductorEndpoint:
         obj = ObjectPrimitive.from_wire(objinst)
         check_object_version(obj.name, obj.version)
         handler = registry.instance_handler(obj.name, objmethod)
-        if handler is None:
+        if handler is None or (obj.name, objmethod) in self._forwarded:
             raise not_native(f"{obj.name}.{objmethod}")
         call = registry.InstanceCall(
             ctx=ctx,
@@ -192,6 +195,9 @@ class ComputeTaskEndpoint:
     attach_volume = _orchestration("attach_volume")
 
 
-def conductor_endpoints(db: Database | None) -> list[Any]:
-    """In nova's order: ConductorManager, BaseRPCAPI, ComputeTaskManager."""
-    return [ConductorEndpoint(db), BaseApiEndpoint(), ComputeTaskEndpoint()]
+def conductor_endpoints(
+    db: Database | None, forwarded: frozenset[tuple[str, str]] = frozenset()
+) -> list[Any]:
+    """In nova's order: ConductorManager, BaseRPCAPI, ComputeTaskManager. `forwarded`: object
+    methods left to the legacy conductor although we have them (see Settings.forwarded_pairs)."""
+    return [ConductorEndpoint(db, forwarded), BaseApiEndpoint(), ComputeTaskEndpoint()]

@@ -99,6 +99,11 @@ class AioConductorOptions(_Section):
     worker_state_dir: str = ""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+    drop_instance_update_notifications: bool = Field(
+        False,
+        description="serve Instance.save natively even though nova.conf asks for "
+        "instance.update notifications, which aioconductor does not send",
+    )
 
 
 class AmqpEndpoint(BaseModel):
@@ -134,6 +139,10 @@ class Settings(BaseModel):
     database_connection: SecretStr | None = None
     api_database_connection: SecretStr | None = None
     workers: int | None = Field(None, ge=1)
+    # [notifications] notify_on_state_change, and whether [oslo_messaging_notifications]
+    # driver sends notifications at all
+    notify_on_state_change: Literal["vm_state", "vm_and_task_state"] | None = None
+    notifications_sent: bool = False
     rabbit: RabbitOptions = Field(default_factory=RabbitOptions)
     aio: AioConductorOptions = Field(default_factory=AioConductorOptions)
     config_files: tuple[str, ...] = ()
@@ -141,6 +150,18 @@ class Settings(BaseModel):
     @property
     def prefetch_count(self) -> int:
         return self.aio.prefetch_count or self.rabbit.rabbit_qos_prefetch_count or DEFAULT_PREFETCH
+
+    @property
+    def instance_update_notifications(self) -> bool:
+        """nova's Instance.save would send instance.update (every save, once this is on)."""
+        return self.notify_on_state_change is not None and self.notifications_sent
+
+    @property
+    def forwarded_pairs(self) -> frozenset[tuple[str, str]]:
+        """(object, method) pairs handed to the legacy conductor though served natively."""
+        if self.instance_update_notifications and self.aio.fallback_host:
+            return frozenset({("Instance", "save")})
+        return frozenset()
 
     @property
     def db_pool_size(self) -> int:
@@ -334,6 +355,12 @@ def load_settings(
     workers = conf.get("conductor", "workers")
     if workers:
         top["workers"] = workers
+    notify = conf.get("notifications", "notify_on_state_change")
+    if notify not in (None, "", "None"):
+        top["notify_on_state_change"] = notify
+    drivers = [d.strip() for v in conf.get_all("oslo_messaging_notifications", "driver")
+               for d in v.split(",")]  # fmt: skip
+    top["notifications_sent"] = any(d and d != "noop" for d in drivers)
     try:
         settings = Settings.model_validate(top)
     except ValidationError as exc:
@@ -343,8 +370,20 @@ def load_settings(
             "database_connection": ("database", "connection"),
             "api_database_connection": ("api_database", "connection"),
             "workers": ("conductor", "workers"),
+            "notify_on_state_change": ("notifications", "notify_on_state_change"),
         }.get(field, ("DEFAULT", field))
         raise ConfigError(f"[{section}] {key}: {err['msg']} (got {err.get('input')!r})") from None
     if settings.database_connection is not None:
         settings.async_database_url()  # fail now, with the section name, on a bad scheme
+    if (
+        settings.instance_update_notifications
+        and not settings.aio.fallback_host
+        and not settings.aio.drop_instance_update_notifications
+    ):
+        raise ConfigError(
+            f"[notifications] notify_on_state_change = {settings.notify_on_state_change} asks "
+            "nova-conductor to send instance.update on every Instance.save, and aioconductor "
+            "does not send it: set [aioconductor] fallback_host to forward Instance.save to a "
+            "nova-conductor, or [aioconductor] drop_instance_update_notifications = true"
+        )
     return settings

@@ -9,7 +9,8 @@ The steps and their order are nova's (objects/instance.py `save`):
    `expected_vm_state` hold (else nova's conflict errors), rewrite metadata and
    system_metadata in place, and reload the columns and joined fields the object carries.
 Every object-valued field comes back in the updates: nova's conductor compares them by
-identity. Notifications (notify_on_state_change) are not sent.
+identity. Notifications (notify_on_state_change) are not sent: Settings.forwarded_pairs hands
+Instance.save to the legacy conductor when nova.conf asks for them.
 """
 
 from __future__ import annotations

@@ -107,3 +107,8 @@ def native_pairs() -> list[tuple[str, str, str]]:
     pairs = [("class", o, m) for o, m in _CLASS_METHODS]
     pairs += [("instance", o, m) for o, m in _INSTANCE_METHODS]
     return sorted(pairs, key=lambda p: (p[1], p[2], p[0]))
+
+
+def served_names(forwarded: frozenset[tuple[str, str]] = frozenset()) -> list[str]:
+    """ "Object.method" of every pair this configuration serves natively, sorted."""
+    return [f"{o}.{m}" for _, o, m in native_pairs() if (o, m) not in forwarded]

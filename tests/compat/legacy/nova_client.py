@@ -6,6 +6,7 @@ stdin, prints one JSON result per step. Each result is {"ok": value} or
   {"op": "migration_get_by_id", "id": N}      Migration.get_by_id via indirection_api
   {"op": "migrate_server_call"}                ComputeTaskAPI.migrate_server (a call)
   {"op": "build_instances_cast"}               ComputeTaskAPI.build_instances (a cast)
+  {"op": "instance_boot_save", "uuid": U}      Instance.create, then a save to vm_state active
 """
 
 import json
@@ -52,6 +53,21 @@ def run(step, ctx, objects, rpcapi):
     if op == "migration_get_by_id":
         migration = objects.Migration.get_by_id(ctx, step["id"])
         return migration.obj_to_primitive()
+    if op == "instance_boot_save":
+        # what a compute holds: the notification payload reads the flavor
+        flavor = objects.Flavor(id=1, flavorid="f1", name="m1.small", memory_mb=512, vcpus=1,
+                                root_gb=1, ephemeral_gb=0, swap=0, rxtx_factor=1.0,
+                                vcpu_weight=None, disabled=False, is_public=True,
+                                extra_specs={}, description=None)  # fmt: skip
+        booted = objects.Instance(ctx, uuid=step["uuid"], host="h1", node="n1", compute_id=1,
+                                  user_id="u", project_id="p", vm_state="building",
+                                  power_state=0, memory_mb=512, vcpus=1, flavor=flavor,
+                                  old_flavor=None, new_flavor=None, metadata={},
+                                  system_metadata={})  # fmt: skip
+        booted.create()
+        booted.vm_state = "active"
+        booted.save(expected_task_state=[None])
+        return booted.vm_state
     instance = objects.Instance(
         uuid=str(uuid.uuid4()), host="nowhere", node="nowhere", project_id="p", user_id="u"
     )
