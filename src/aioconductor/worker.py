@@ -104,9 +104,13 @@ class Worker:
             self._background.append(_service_record(self.db, self.settings))
         for task in self._background:
             await task.start()
-        if self.settings.forwarded_pairs:
-            log.info("Instance.save is forwarded: nova-conductor sends its instance.update")
-        elif self.settings.instance_update_notifications:
+        forwarded = self.settings.forwarded_pairs
+        if forwarded:
+            log.info(
+                "forwarded to the legacy conductor although served natively: %s",
+                ", ".join(sorted(f"{o}.{m}" for o, m in forwarded)),
+            )
+        if self.settings.instance_update_notifications and not forwarded:
             log.warning("instance.update notifications are dropped, as configured")
         served = registry.served_names(self.settings.forwarded_pairs)
         log.info(

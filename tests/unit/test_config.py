@@ -110,6 +110,14 @@ def test_prefetch_defaults_to_bounded_value_when_oslo_says_unlimited() -> None:
             "[notifications]\nnotify_on_state_change = always\n",
             "[notifications] notify_on_state_change:",
         ),
+        (
+            "[aioconductor]\nforward_object_methods = Instance.save\n",
+            "[aioconductor] forward_object_methods: needs fallback_host",
+        ),
+        (
+            "[aioconductor]\nfallback_host = old\nforward_object_methods = Instance save\n",
+            "[aioconductor] forward_object_methods: 'Instance save' is not Object.method",
+        ),
     ],
 )
 def test_bad_values_name_section_and_key(tmp_path: Path, text: str, expected: str) -> None:
@@ -186,3 +194,15 @@ def test_no_notification_driver_means_nothing_to_send(tmp_path: Path, driver: st
     settings = load_settings([write(tmp_path / "nova.conf", text)], env={})
     assert not settings.instance_update_notifications
     assert settings.forwarded_pairs == frozenset()
+
+
+def test_operators_can_hand_native_methods_to_the_legacy_conductor(tmp_path: Path) -> None:
+    conf = write(
+        tmp_path / "nova.conf",
+        "[aioconductor]\nfallback_host = old\n"
+        "forward_object_methods = InstanceList.get_by_filters, ComputeNode.save\n",
+    )
+    assert load_settings([conf], env={}).forwarded_pairs == {
+        ("InstanceList", "get_by_filters"),
+        ("ComputeNode", "save"),
+    }

@@ -85,3 +85,14 @@ async def test_a_forwarded_pair_is_left_to_the_legacy_conductor() -> None:
     assert forwarded.value.reason.startswith("Instance.save is not served natively")
     assert "no [database] connection" not in forwarded.value.reason
     assert "[aioconductor] fallback_host" in forwarded.value.reason  # what enables forwarding
+
+
+async def test_a_forwarded_class_method_is_left_to_the_legacy_conductor() -> None:
+    d = Dispatcher(conductor_endpoints(None, frozenset({("Service", "get_minimum_version")})))
+    handler = d.resolve(None, "3.0", "object_class_action_versions")
+    with pytest.raises(NotNative) as forwarded:
+        await handler(
+            RequestContext(), objname="Service", objmethod="get_minimum_version",
+            object_versions={"Service": "1.22"}, args=["nova-compute"], kwargs={},
+        )  # fmt: skip
+    assert "no [database] connection" not in forwarded.value.reason

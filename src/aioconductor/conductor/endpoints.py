@@ -98,7 +98,7 @@ class ConductorEndpoint:
             raise TypeError("object_versions must be a dict")
         check_object_version(objname, object_versions[objname])
         handler = registry.class_handler(objname, objmethod)
-        if handler is None:
+        if handler is None or (objname, objmethod) in self._forwarded:
             raise not_native(f"{objname}.{objmethod}")
         call = registry.ClassCall(
             ctx=ctx,

@@ -10,6 +10,7 @@ override files: `AIOCONDUCTOR_<KEY>` sets `[aioconductor] <key>` and
 from __future__ import annotations
 
 import os
+import re
 import socket
 import sys
 from collections.abc import Mapping
@@ -89,6 +90,11 @@ class AioConductorOptions(_Section):
     )
     fallback_exchange: str | None = Field(None, description="default: control_exchange")
     fallback_timeout: float = Field(5.0, gt=0)
+    forward_object_methods: str = Field(
+        "",
+        description="comma list of Object.method served natively but handed to the legacy "
+        "conductor anyway (needs fallback_host): a way around a native handler in production",
+    )
     consumer_priority: int = Field(10, description="x-priority on our consumers")
     db_driver: Literal["aiomysql", "asyncmy"] = "aiomysql"
     db_pool_size: int = Field(0, ge=0, description="0: sized to the in-flight limit")
@@ -159,9 +165,12 @@ class Settings(BaseModel):
     @property
     def forwarded_pairs(self) -> frozenset[tuple[str, str]]:
         """(object, method) pairs handed to the legacy conductor though served natively."""
-        if self.instance_update_notifications and self.aio.fallback_host:
-            return frozenset({("Instance", "save")})
-        return frozenset()
+        if not self.aio.fallback_host:
+            return frozenset()
+        pairs = {_object_method(name) for name in _names(self.aio.forward_object_methods)}
+        if self.instance_update_notifications:
+            pairs.add(("Instance", "save"))
+        return frozenset(pairs)
 
     @property
     def db_pool_size(self) -> int:
@@ -305,6 +314,27 @@ def _known(model: type[BaseModel], values: dict[str, str], section: str) -> dict
     return values
 
 
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _object_method(name: str) -> tuple[str, str]:
+    objname, _, method = name.partition(".")
+    return objname, method
+
+
+def _check_forwarded(aio: AioConductorOptions) -> None:
+    names = _names(aio.forward_object_methods)
+    bad = [n for n in names if not re.fullmatch(r"[A-Z]\w*\.\w+", n)]
+    if bad:
+        raise ConfigError(f"[aioconductor] forward_object_methods: {bad[0]!r} is not Object.method")
+    if names and not aio.fallback_host:
+        raise ConfigError(
+            "[aioconductor] forward_object_methods: needs fallback_host, the legacy "
+            "conductor to forward to"
+        )
+
+
 def load_settings(
     config_files: list[Path] | None = None,
     config_dirs: list[Path] | None = None,
@@ -330,6 +360,7 @@ def load_settings(
     rabbit = _validate_section(RabbitOptions, "oslo_messaging_rabbit", rabbit_values)
     aio_values = _known(AioConductorOptions, conf.section("aioconductor"), "aioconductor")
     aio = _validate_section(AioConductorOptions, "aioconductor", aio_values)
+    _check_forwarded(aio)
 
     top: dict[str, Any] = {
         "transport_url": transport_url,
