@@ -110,7 +110,7 @@ class Worker:
                 "forwarded to the legacy conductor although served natively: %s",
                 ", ".join(sorted(f"{o}.{m}" for o, m in forwarded)),
             )
-        if self.settings.instance_update_notifications and not forwarded:
+        if self.settings.instance_update_notifications and ("Instance", "save") not in forwarded:
             log.warning("instance.update notifications are dropped, as configured")
         served = registry.served_names(self.settings.forwarded_pairs)
         log.info(

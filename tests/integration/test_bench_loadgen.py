@@ -118,3 +118,15 @@ def test_several_generator_processes_drive_one_target(exchange_name: str) -> Non
     assert len(measured.latencies) > 10
     assert 0.9 < measured.seconds < 2.0  # the processes ran the same window, not one after another
     assert measured.loadgen_cpu > 0  # the children's CPU, measured where it was spent
+
+
+def test_a_generator_process_that_cannot_start_stops_the_run_with_a_clear_error() -> None:
+    empty = Fixture(database="", template={"manifests": {}}, boot_steps=[], hosts=[], pool=[])
+    closed_port = "amqp://guest:guest@127.0.0.1:9/"
+
+    async def start() -> None:
+        async with ProcessGenerators(2, closed_port, "nowhere", empty, 10.0):
+            pass
+
+    with pytest.raises(RuntimeError, match="load generator process died"):
+        asyncio.run(start())

@@ -136,9 +136,13 @@ class ProcessGenerators:
         return [p.pid for p in self._processes if p.pid is not None]
 
     async def __aenter__(self) -> ProcessGenerators:
-        ready = await self._gather_replies()
-        if not all(r == "ready" for r in ready):
-            raise RuntimeError(f"a load generator process did not start: {ready}")
+        try:
+            ready = await self._gather_replies()
+            if not all(r == "ready" for r in ready):
+                raise RuntimeError(f"a load generator process did not start: {ready}")
+        except BaseException:
+            self.close()  # __aexit__ does not run when __aenter__ fails
+            raise
         return self
 
     async def __aexit__(self, *_: object) -> None:
@@ -157,9 +161,13 @@ class ProcessGenerators:
 
     async def _gather_replies(self) -> list[object]:
         loop = asyncio.get_running_loop()
-        return list(
-            await asyncio.gather(*(loop.run_in_executor(None, p.recv) for p in self._pipes))
-        )
+        try:
+            return list(
+                await asyncio.gather(*(loop.run_in_executor(None, p.recv) for p in self._pipes))
+            )
+        except EOFError:
+            codes = [p.exitcode for p in self._processes]
+            raise RuntimeError(f"a load generator process died (exit codes {codes})") from None
 
     async def _run(self, workload: str, count: int, seconds: float) -> Measured:
         start_at = time.time() + _START_SLACK
