@@ -263,7 +263,7 @@ class Supervisor:
                 log.warning("worker %d did not drain in time: SIGKILL", worker.process.pid)
                 worker.process.kill()
             worker.process.join()
-            clean = clean and worker.process.exitcode == 0
+            clean = clean and _stopped_cleanly(worker)
         self.workers.clear()
         return 0 if clean else 1
 
@@ -302,6 +302,13 @@ class Supervisor:
 
             with contextlib.suppress(Exception):
                 multiprocess.mark_process_dead(pid, self._metrics_dir)  # type: ignore[no-untyped-call]
+
+
+def _stopped_cleanly(worker: _Worker) -> bool:
+    # A worker still starting up has no SIGTERM handler yet, so our SIGTERM ends it by the
+    # default action; it had consumed nothing, so there was nothing to drain.
+    code = worker.process.exitcode
+    return code == 0 or (code == -signal.SIGTERM and not worker.slot[2])
 
 
 def _cause(exitcode: int | None) -> str:

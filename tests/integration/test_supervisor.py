@@ -231,3 +231,17 @@ def test_refused_credentials_stop_with_the_boot_error_code(
     log = svc.log.read_text()
     assert "refused user 'guest'" in log
     assert log.count("worker") < 12  # no crash loop: a few lines, then out
+
+
+def test_sigterm_while_workers_are_still_starting_is_a_clean_stop(
+    tmp_path: Path, exchange_name: str
+) -> None:
+    svc = Service(tmp_path, exchange_name, workers=2)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and svc.log.read_text().count(" started") < 2:
+            time.sleep(0.01)
+        assert "worker ready" not in svc.log.read_text()  # caught mid start-up
+    finally:
+        code = svc.stop()
+    assert code == 0, svc.log.read_text()[-3000:]
