@@ -90,7 +90,7 @@ def test_closed_loop_against_a_real_server(exchange_name: str) -> None:
 
     async def drive() -> workloads.Measured:
         async with WireClient(rabbit.url("amqp"), exchange_name) as client:
-            return await workloads.closed_loop(client, workloads.ping, 5, 1.0)
+            return await workloads.closed_loop(client, workloads.ping, range(5), 1.0)
 
     try:
         measured = asyncio.run(drive())

@@ -267,6 +267,6 @@ async def _external(args: argparse.Namespace) -> list[RunResult]:
         meters = Meters(None, None, None)
 
         async def callers(n: int) -> workloads.Measured:
-            return await workloads.closed_loop(client, workloads.ping, n, args.duration)
+            return await workloads.closed_loop(client, workloads.ping, range(n), args.duration)
 
         return await _levels("external", "ping", args.levels, meters, callers)

@@ -112,14 +112,11 @@ class Fleet:
         self.client: WireClient
         self.result = FleetRun()
 
-    async def run(
-        self, client: WireClient, computes: int | Sequence[int], seconds: float
-    ) -> Measured:
-        """Run the computes (a count, or the compute numbers this process simulates)."""
+    async def run(self, client: WireClient, computes: Sequence[int], seconds: float) -> Measured:
+        """Run the numbered computes (all of a level's, or this generator process's share)."""
         self.client, self.result = client, FleetRun()
         hosts = self.fixture.hosts
-        numbers = range(computes) if isinstance(computes, int) else computes
-        sims = [_Compute(self, hosts[i % len(hosts)]) for i in numbers]
+        sims = [_Compute(self, hosts[i % len(hosts)]) for i in computes]
         stop_at = time.monotonic() + seconds
         c = self.compression
         loops = []

@@ -59,9 +59,9 @@ def own_cpu() -> float:
 
 
 async def closed_loop(
-    client: WireClient, call: Call, callers: int | Sequence[int], seconds: float
+    client: WireClient, call: Call, callers: Sequence[int], seconds: float
 ) -> Measured:
-    """Each caller (a count, or the caller numbers this process serves) loops for `seconds`."""
+    """Each numbered caller (all of a level's, or this process's share) loops for `seconds`."""
     latencies: list[float] = []
     errors = 0
     stop_at = time.monotonic() + seconds
@@ -77,7 +77,6 @@ async def closed_loop(
                 continue
             latencies.append(time.perf_counter() - started)
 
-    numbers = range(callers) if isinstance(callers, int) else callers
     cpu0, t0 = own_cpu(), time.monotonic()
-    await asyncio.gather(*(caller(i) for i in numbers))
+    await asyncio.gather(*(caller(i) for i in callers))
     return measured(latencies, errors, time.monotonic() - t0, own_cpu() - cpu0)
