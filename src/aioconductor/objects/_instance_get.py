@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from aioconductor.conductor.endpoints import not_native
 from aioconductor.context import RequestContext
 from aioconductor.errors import InstanceNotFound
-from aioconductor.objects import _instance_tables as t
 from aioconductor.objects._instance_build import (
     UNSUPPORTED_ATTRS,
     UnsupportedStoredValue,
     build_instance,
 )
-from aioconductor.objects._instance_load import instance_select, load_children
+from aioconductor.objects._instance_load import fetch_by_uuid, load_children
 from aioconductor.objects.primitives import Primitive
 
 
@@ -28,15 +26,6 @@ def check_attrs(attrs: Iterable[str], what: str) -> set[str]:
     return wanted
 
 
-async def fetch_row(conn: AsyncConnection, ctx: RequestContext, uuid: str, attrs: set[str]) -> Any:
-    """`_instance_get_by_uuid`: project-scoped, honours read_deleted; None when absent."""
-    query = instance_select(ctx, attrs, project_only=True, info_cache="info_cache" in attrs).where(
-        t.instances.c.uuid == uuid
-    )
-    result = await conn.execute(query.order_by(t.instances.c.id).limit(1))
-    return result.mappings().first()
-
-
 async def get_instance(
     conn: AsyncConnection, ctx: RequestContext, uuid: str, expected_attrs: Iterable[str]
 ) -> Primitive:
@@ -44,7 +33,7 @@ async def get_instance(
     if "fault" in attrs:
         # nova joinedloads models.Instance.fault, which does not exist: AttributeError.
         raise not_native("Instance.get_by_uuid with expected_attrs ['fault']")
-    row = await fetch_row(conn, ctx, uuid, attrs)
+    row = await fetch_by_uuid(conn, ctx, uuid, attrs)
     if row is None:
         raise InstanceNotFound(instance_id=uuid)
     children = await load_children(conn, ctx, [uuid], attrs, list_semantics=False)

@@ -8,13 +8,17 @@ tags) of all the instances at once, and one for faults when asked for.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, and_, literal, null, select, union_all
+from sqlalchemy import Select, and_, bindparam, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement, FromClause
+from sqlalchemy.sql.elements import BindParameter
 
 from aioconductor.context import ReadDeleted, RequestContext
+from aioconductor.db import raw
+from aioconductor.db.prepared import PreparedSql, prepare
 from aioconductor.objects import _instance_tables as t
 from aioconductor.objects._instance_build import EXTRA_FIELDS, FLAVOR_FIELDS, Children
 
@@ -43,10 +47,29 @@ def instance_select(
     info_cache: bool,
 ) -> Select[Any]:
     """SELECT instances [+ extra, info cache]: the caller adds its own WHERE clauses."""
+    scoped = project_only and is_user_context(ctx)
+    return _instance_select(
+        _wants_extra(attrs),
+        info_cache,
+        read_deleted or ctx.read_deleted,
+        literal(ctx.project_id) if scoped else None,
+    )
+
+
+def _wants_extra(attrs: set[str]) -> bool:
+    return bool(attrs.intersection(EXTRA_FIELDS + FLAVOR_FIELDS))
+
+
+def _instance_select(
+    with_extra: bool,
+    info_cache: bool,
+    read_deleted: ReadDeleted,
+    project_id: ColumnElement[Any] | None,
+) -> Select[Any]:
     i = t.instances
     cols: list[Any] = [i.c[name] for name in t.INSTANCE_COLUMNS]
     source: FromClause = i
-    if attrs.intersection(EXTRA_FIELDS + FLAVOR_FIELDS):
+    if with_extra:
         ex = t.instance_extra
         cols.append(ex.c.id.label("ex_id"))
         cols += [ex.c[name].label(f"ex_{name}") for name in t.EXTRA_COLUMNS]
@@ -67,12 +90,33 @@ def instance_select(
         ]
         source = source.outerjoin(ic, ic.c.instance_uuid == i.c.uuid)
     query = select(*cols).select_from(source)
-    cond = deleted_filter(i.c.deleted, read_deleted or ctx.read_deleted)
+    cond = deleted_filter(i.c.deleted, read_deleted)
     if cond is not None:
         query = query.where(cond)
-    if project_only and is_user_context(ctx):
-        query = query.where(i.c.project_id == ctx.project_id)
+    if project_id is not None:
+        query = query.where(i.c.project_id == project_id)
     return query
+
+
+@lru_cache(maxsize=32)
+def _by_uuid_sql(
+    with_extra: bool, info_cache: bool, read_deleted: ReadDeleted, scoped: bool
+) -> PreparedSql:
+    i = t.instances
+    query = _instance_select(
+        with_extra, info_cache, read_deleted, bindparam("project_id") if scoped else None
+    )
+    return prepare(query.where(i.c.uuid == bindparam("uuid")).order_by(i.c.id).limit(1))
+
+
+async def fetch_by_uuid(
+    conn: AsyncConnection, ctx: RequestContext, uuid: str, attrs: set[str]
+) -> dict[str, Any] | None:
+    """`_instance_get_by_uuid`: project-scoped, honours read_deleted; None when absent."""
+    scoped = is_user_context(ctx)
+    prepared = _by_uuid_sql(_wants_extra(attrs), "info_cache" in attrs, ctx.read_deleted, scoped)
+    args = prepared.args({"uuid": uuid, "project_id": ctx.project_id})
+    return await raw.fetch_one(conn, prepared.sql, args)
 
 
 async def load_children(
@@ -88,46 +132,16 @@ async def load_children(
     result = {u: Children() for u in uuids}
     if not uuids:
         return result
-    parts: list[Select[Any]] = []
-    if "metadata" in attrs:
-        m = t.instance_metadata
-        sel = select(
-            literal("m").label("kind"),
-            m.c.instance_uuid.label("owner"),
-            m.c.key,
-            m.c.value,
-            m.c.id,
-            m.c.deleted,
-        ).where(m.c.instance_uuid.in_(uuids))
-        cond = deleted_filter(m.c.deleted, ctx.read_deleted if list_semantics else "no")
-        parts.append(sel if cond is None else sel.where(cond))
-    if "system_metadata" in attrs:
-        s = t.instance_system_metadata
-        parts.append(
-            select(
-                literal("s").label("kind"),
-                s.c.instance_uuid.label("owner"),
-                s.c.key,
-                s.c.value,
-                s.c.id,
-                s.c.deleted,
-            ).where(s.c.instance_uuid.in_(uuids))
-        )
-    if "tags" in attrs:
-        g = t.tags
-        parts.append(
-            select(
-                literal("t").label("kind"),
-                g.c.resource_id.label("owner"),
-                g.c.tag.label("key"),
-                null().label("value"),
-                literal(0).label("id"),
-                literal(0).label("deleted"),
-            ).where(g.c.resource_id.in_(uuids))
-        )
-    if parts:
-        query = parts[0] if len(parts) == 1 else union_all(*parts)
-        rows = (await conn.execute(query.order_by("kind", "id", "key"))).mappings().all()
+    wanted = (
+        "metadata" in attrs,
+        "system_metadata" in attrs,
+        "tags" in attrs,
+        ctx.read_deleted if list_semantics else "no",
+    )
+    prepared = _children_sql(*wanted, len(uuids))
+    if prepared is not None:
+        values = {f"uuid_{k}": u for k, u in enumerate(uuids)}
+        rows = await raw.fetch_all(conn, prepared.sql, prepared.args(values))
         for r in rows:
             child = result[r["owner"]]
             kind = r["kind"]
@@ -141,6 +155,59 @@ async def load_children(
     if "fault" in attrs:
         await _load_faults(conn, uuids, result)
     return result
+
+
+@lru_cache(maxsize=64)
+def _children_sql(
+    metadata: bool,
+    system_metadata: bool,
+    tags: bool,
+    metadata_read_deleted: ReadDeleted,
+    count: int,
+) -> PreparedSql | None:
+    """One UNION ALL of the key/value children of `count` instances (bound as uuid_0...)."""
+    uuids: list[BindParameter[Any]] = [bindparam(f"uuid_{k}") for k in range(count)]
+    parts: list[Select[Any]] = []
+    if metadata:
+        m = t.instance_metadata
+        sel = select(
+            literal("m").label("kind"),
+            m.c.instance_uuid.label("owner"),
+            m.c.key,
+            m.c.value,
+            m.c.id,
+            m.c.deleted,
+        ).where(m.c.instance_uuid.in_(uuids))
+        cond = deleted_filter(m.c.deleted, metadata_read_deleted)
+        parts.append(sel if cond is None else sel.where(cond))
+    if system_metadata:
+        s = t.instance_system_metadata
+        parts.append(
+            select(
+                literal("s").label("kind"),
+                s.c.instance_uuid.label("owner"),
+                s.c.key,
+                s.c.value,
+                s.c.id,
+                s.c.deleted,
+            ).where(s.c.instance_uuid.in_(uuids))
+        )
+    if tags:
+        g = t.tags
+        parts.append(
+            select(
+                literal("t").label("kind"),
+                g.c.resource_id.label("owner"),
+                g.c.tag.label("key"),
+                null().label("value"),
+                literal(0).label("id"),
+                literal(0).label("deleted"),
+            ).where(g.c.resource_id.in_(uuids))
+        )
+    if not parts:
+        return None
+    query = parts[0] if len(parts) == 1 else union_all(*parts)
+    return prepare(query.order_by("kind", "id", "key"))
 
 
 async def _load_faults(

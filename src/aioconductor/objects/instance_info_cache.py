@@ -4,15 +4,17 @@ events)."""
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from aioconductor.conductor.endpoints import not_native
-from aioconductor.context import RequestContext
+from aioconductor.context import ReadDeleted, RequestContext
 from aioconductor.db import raw
+from aioconductor.db.prepared import PreparedSql, prepare
 from aioconductor.errors import InstanceInfoCacheNotFound, InstanceNotFound
 from aioconductor.objects import _instance_tables as t
 from aioconductor.objects._instance_load import deleted_filter
@@ -22,16 +24,29 @@ from aioconductor.objects.registry import ClassCall, InstanceCall, remotable, re
 VERSION = "1.5"
 
 
+@lru_cache(maxsize=4)
+def _cache_row_sql(read_deleted: ReadDeleted) -> PreparedSql:
+    ic = t.instance_info_caches
+    query = select(*ic.c).where(ic.c.instance_uuid == bindparam("uuid"))
+    cond = deleted_filter(ic.c.deleted, read_deleted)
+    if cond is not None:
+        query = query.where(cond)
+    return prepare(query.limit(1))
+
+
+async def _cache_row(
+    conn: AsyncConnection, ctx: RequestContext, instance_uuid: str
+) -> dict[str, Any] | None:
+    """`instance_info_cache_get`: the row, honouring the context's read_deleted."""
+    prepared = _cache_row_sql(ctx.read_deleted)
+    return await raw.fetch_one(conn, prepared.sql, prepared.args({"uuid": instance_uuid}))
+
+
 async def _fetch(call: ClassCall, instance_uuid: str) -> dict[str, Any]:
     """`instance_info_cache_get` + `_from_db_object`; InstanceInfoCacheNotFound if absent."""
-    ic = t.instance_info_caches
 
-    async def work(conn: AsyncConnection) -> Any:
-        query = select(*ic.c).where(ic.c.instance_uuid == instance_uuid)
-        cond = deleted_filter(ic.c.deleted, call.ctx.read_deleted)
-        if cond is not None:
-            query = query.where(cond)
-        return (await conn.execute(query.limit(1))).mappings().first()
+    async def work(conn: AsyncConnection) -> dict[str, Any] | None:
+        return await _cache_row(conn, call.ctx, instance_uuid)
 
     row = await call.db.run(work)
     if row is None:
@@ -73,12 +88,7 @@ async def write_network_info(
     what moved, so updated_at stays); a soft-deleted row read with read_deleted=yes is
     InstanceInfoCacheNotFound.
     """
-    ic = t.instance_info_caches
-    query = select(*ic.c).where(ic.c.instance_uuid == instance_uuid)
-    cond = deleted_filter(ic.c.deleted, ctx.read_deleted)
-    if cond is not None:
-        query = query.where(cond)
-    found = (await conn.execute(query.limit(1))).mappings().first()
+    found = await _cache_row(conn, ctx, instance_uuid)
     if found is not None and found["deleted"]:
         raise InstanceInfoCacheNotFound(instance_uuid=instance_uuid)
     now = utcnow()
