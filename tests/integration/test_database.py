@@ -64,6 +64,19 @@ async def test_no_rollback_round_trip_after_a_commit(db: Database) -> None:
     assert await _rollbacks(db) == before
 
 
+async def test_raw_only_work_commits_on_the_driver_without_a_rollback(db: Database) -> None:
+    before = await _rollbacks(db)
+    for i in range(3):
+        await db.run(lambda c, i=i: raw.execute(c, "INSERT INTO t VALUES (%s)", (20 + i,)))
+    # committed (a second connection sees the rows) and nothing was rolled back on check-in
+    other = Database.from_url(str(db.engine.url), pool_size=1)
+    try:
+        assert await _scalar(other, "SELECT GROUP_CONCAT(id ORDER BY id) FROM t") == "20,21,22"
+    finally:
+        await other.close()
+    assert await _rollbacks(db) == before
+
+
 async def test_a_connection_returned_mid_transaction_is_rolled_back(db: Database) -> None:
     before = await _rollbacks(db)
     async with db.engine.connect() as conn:  # no commit: an open transaction goes back

@@ -4,6 +4,11 @@ nova wraps its DB API in oslo.db's `wrap_db_retry(max_retries=5, retry_on_deadlo
 `Database.run` does the same for deadlocks and also retries once after a lost connection
 (the server restarted), instead of paying a pre-ping round trip on every checkout.
 
+A transaction is the driver's own (autocommit is off): no BEGIN is sent, and a unit of work
+that ran only `db.raw` statements commits on the driver directly. SQLAlchemy's begin/commit
+each cost a greenlet (and a fresh frame stack) per call. On any failure the connection goes
+back to the pool un-committed, and the pool's reset rolls it back.
+
 The pool's reset-on-return ROLLBACK is skipped for connections whose transaction we just
 committed (a whole round trip per RPC otherwise); every other check-in still rolls back.
 """
@@ -21,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 
 from aioconductor.config.settings import Settings
+from aioconductor.db import raw
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -69,8 +75,11 @@ class Database:
             attempt += 1
             try:
                 async with self.engine.connect() as conn:
-                    async with conn.begin():
-                        result = await work(conn)
+                    result = await work(conn)
+                    if conn.in_transaction():  # a Core statement ran: SQLAlchemy began
+                        await conn.commit()
+                    else:  # only db.raw statements: COMMIT on the driver, no greenlet
+                        await raw.commit(conn)
                     conn.info[_CLEAN] = True
                     return result
             except DBAPIError as exc:

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.pool import PoolProxiedConnection
 
 Args = Sequence[Any]
 
@@ -38,6 +39,19 @@ async def execute(conn: AsyncConnection, sql: str, args: Args = ()) -> int:
 async def insert(conn: AsyncConnection, sql: str, args: Args = ()) -> int:
     """Run an INSERT; the AUTO_INCREMENT id it gave."""
     return (await _run(conn, sql, args, fetch=False)).lastrowid
+
+
+async def commit(conn: AsyncConnection) -> None:
+    """COMMIT the driver's transaction under `conn` (errors as DBAPIError, like statements)."""
+    driver = (await _pooled(conn)).driver_connection
+    assert driver is not None
+    try:
+        await driver.commit()
+    except Exception as exc:
+        error = await _as_dbapi_error(conn, "COMMIT", (), exc)
+        if error is None:
+            raise
+        raise error from exc
 
 
 def marks(count: int) -> str:
@@ -69,8 +83,7 @@ class _Outcome:
 
 
 async def _run(conn: AsyncConnection, sql: str, args: Args, *, fetch: bool) -> _Outcome:
-    fairy = await conn.get_raw_connection()
-    driver = fairy.driver_connection
+    driver = (await _pooled(conn)).driver_connection
     assert driver is not None
     cursor = driver.cursor()
     if not hasattr(cursor, "execute"):  # aiomysql hands out an awaitable context manager
@@ -88,6 +101,15 @@ async def _run(conn: AsyncConnection, sql: str, args: Args, *, fetch: bool) -> _
         raise error from exc
     finally:
         await cursor.close()
+
+
+async def _pooled(conn: AsyncConnection) -> PoolProxiedConnection:
+    """The pooled connection under `conn`. While it is live, read it directly: the awaitable
+    accessor spawns a greenlet per call, and each new greenlet maps a fresh frame stack."""
+    sync = conn.sync_connection
+    if sync is not None and not sync.closed and not sync.invalidated:
+        return sync.connection  # already checked out: no I/O
+    return await conn.get_raw_connection()  # raises the right error for a dead connection
 
 
 async def _as_dbapi_error(
