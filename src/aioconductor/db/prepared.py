@@ -18,7 +18,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
-# aiomysql and asyncmy both take pyformat-free positional `%s`, as pymysql does.
+# aiomysql and asyncmy both use the `format` paramstyle (positional `%s`), as pymysql does.
 _DIALECT = mysql.dialect(paramstyle="format")
 
 
