@@ -108,7 +108,7 @@ def test_own_services_row_is_heart_beaten(tmp_path: Path) -> None:
     # nova's servicegroup db driver: up while now - last_seen_up <= service_down_time (60)
     assert int(age) <= 60
     # the single worker serves its own metrics and readiness, DB pool included
-    assert "aioconductor_db_pool_size 32.0" in metrics
+    assert "aioconductor_db_pool_size 16.0" in metrics
     assert "aioconductor_db_pool_connections_in_use" in metrics
     assert '"db_ok": true' in ready
 

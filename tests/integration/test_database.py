@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from aioconductor.config.settings import load_settings
 from aioconductor.db import raw
 from aioconductor.db.engine import Database
 from aioconductor.novaenv import create_database, drop_database
@@ -97,11 +98,17 @@ async def test_a_killed_connection_is_replaced_transparently(db: Database) -> No
     assert await _scalar(db, "SELECT CONNECTION_ID()") != conn_id
 
 
-@pytest.mark.parametrize("driver", ["aiomysql", "asyncmy"])
-async def test_raw_statements_share_the_transaction_and_errors(driver: str) -> None:
+@pytest.mark.parametrize(
+    ("driver", "statement_cache"), [("aiomysql", 0), ("asyncmy", 0), ("asyncmy", 64)]
+)
+async def test_raw_statements_share_the_transaction_and_errors(
+    driver: str, statement_cache: int
+) -> None:
     name = f"aioc_dbraw_{uuid.uuid4().hex[:10]}"
     create_database(name)
-    db = Database.from_url(f"mysql+{driver}://root@127.0.0.1/{name}", pool_size=1)
+    db = Database.from_url(
+        f"mysql+{driver}://root@127.0.0.1/{name}", pool_size=1, statement_cache=statement_cache
+    )
     try:
         await db.run(lambda c: c.execute(text("CREATE TABLE t (id INT PRIMARY KEY, v TEXT)")))
 
@@ -128,6 +135,36 @@ async def test_raw_statements_share_the_transaction_and_errors(driver: str) -> N
         await killer.close()
         # a lost server on the raw path is retried on a new connection like any other
         assert await db.run(lambda c: raw.fetch_one(c, "SELECT 1 AS one")) == {"one": 1}
+    finally:
+        await db.close()
+        drop_database(name)
+
+
+async def test_default_settings_run_repeated_statements_as_prepared_ones() -> None:
+    """The default driver prepares a parameterised statement once per connection and then
+    only executes it (binary protocol): the CPU the benchmarks count on."""
+    name = f"aioc_dbprep_{uuid.uuid4().hex[:10]}"
+    create_database(name)
+    env = {"AIOCONDUCTOR_DATABASE__CONNECTION": f"mysql+pymysql://root@127.0.0.1/{name}"}
+    db = Database.from_settings(load_settings([], env=env))
+    status = (
+        "SELECT VARIABLE_NAME AS k, VARIABLE_VALUE AS v FROM information_schema.SESSION_STATUS "
+        "WHERE VARIABLE_NAME IN ('COM_STMT_PREPARE', 'COM_STMT_EXECUTE')"
+    )
+
+    async def counters(conn: AsyncConnection) -> dict[str, int]:
+        return {row["k"]: int(row["v"]) for row in await raw.fetch_all(conn, status)}
+
+    async def work(conn: AsyncConnection) -> dict[str, int]:
+        before = await counters(conn)
+        for n in range(3):
+            assert await raw.fetch_one(conn, "SELECT %s + 1 AS n", (n,)) == {"n": n + 1}
+        return {k: v - before[k] for k, v in (await counters(conn)).items()}
+
+    try:
+        # one prepare, three executions, and the second read of the counters (itself a
+        # statement the first read already prepared)
+        assert await db.run(work) == {"COM_STMT_PREPARE": 1, "COM_STMT_EXECUTE": 4}
     finally:
         await db.close()
         drop_database(name)

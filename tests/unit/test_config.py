@@ -31,7 +31,7 @@ def test_reads_nova_options_with_nova_defaults(tmp_path: Path) -> None:
     assert hosts == {("mq1", 5673, "nova_vhost"), ("mq2", 5672, "nova_vhost")}
     assert s.amqp_endpoints()[0].password.get_secret_value() == "p@ss"
     # the pymysql URL runs on the async driver; devstack's dbcounter plugin is dropped
-    assert s.async_database_url() == "mysql+aiomysql://nova:secret@db/nova?charset=utf8"
+    assert s.async_database_url() == "mysql+asyncmy://nova:secret@db/nova?charset=utf8"
 
 
 def test_later_files_and_config_dir_override_earlier(tmp_path: Path) -> None:
@@ -78,7 +78,7 @@ def test_environment_overrides_files(tmp_path: Path) -> None:
     s = load_settings([conf], env=env)
     assert s.host == "env-host"
     assert s.prefetch_count == 7
-    assert s.async_database_url() == "mysql+aiomysql://root@127.0.0.1/nova"
+    assert s.async_database_url() == "mysql+asyncmy://root@127.0.0.1/nova"
 
 
 def test_prefetch_defaults_to_bounded_value_when_oslo_says_unlimited() -> None:

@@ -21,7 +21,7 @@ class TargetSpec:
     name: str
     kind: str  # "aioconductor" | "nova"
     workers: int = 1
-    driver: str = "aiomysql"  # ours: aiomysql|asyncmy; nova: pymysql|mysqldb
+    driver: str = "asyncmy"  # ours: asyncmy|aiomysql; nova: pymysql|mysqldb
     backend: str = "threading"  # nova only: threading|eventlet
 
 
@@ -29,7 +29,7 @@ TARGETS = {
     t.name: t
     for t in (
         TargetSpec("aioconductor-1w", "aioconductor"),
-        TargetSpec("aioconductor-1w-asyncmy", "aioconductor", driver="asyncmy"),
+        TargetSpec("aioconductor-1w-aiomysql", "aioconductor", driver="aiomysql"),
         TargetSpec("aioconductor-2w", "aioconductor", workers=2),
         TargetSpec("nova-threading-1w", "nova", driver="pymysql"),
         TargetSpec("nova-threading-2w", "nova", workers=2, driver="pymysql"),

@@ -96,8 +96,14 @@ class AioConductorOptions(_Section):
         "conductor anyway (needs fallback_host): a way around a native handler in production",
     )
     consumer_priority: int = Field(10, description="x-priority on our consumers")
-    db_driver: Literal["aiomysql", "asyncmy"] = "aiomysql"
-    db_pool_size: int = Field(0, ge=0, description="0: sized to the in-flight limit")
+    db_driver: Literal["aiomysql", "asyncmy"] = "asyncmy"
+    db_statement_cache: int = Field(
+        64,
+        ge=0,
+        description="asyncmy: server-side prepared statements kept per pooled connection "
+        "(binary protocol); 0: plain text queries",
+    )
+    db_pool_size: int = Field(0, ge=0, description="0: sized to the in-flight limit, at most 16")
     db_pool_timeout: float = Field(30.0, gt=0)
     register_service: bool = True
     metrics_bind: str = "127.0.0.1:9469"
@@ -174,8 +180,10 @@ class Settings(BaseModel):
 
     @property
     def db_pool_size(self) -> int:
-        # Every in-flight request holds at most one connection at a time.
-        return self.aio.db_pool_size or min(self.prefetch_count, 32)
+        # Every in-flight request holds at most one connection at a time, but only while its
+        # statements run: past 16, more connections add memory (and prepared statements on
+        # the server), not throughput, on the machines we measured (docs/benchmarks.md).
+        return self.aio.db_pool_size or min(self.prefetch_count, 16)
 
     def amqp_endpoints(self) -> list[AmqpEndpoint]:
         return parse_transport_url(self.transport_url.get_secret_value())[0]

@@ -92,8 +92,13 @@ async def _run(conn: AsyncConnection, sql: str, args: Args, *, fetch: bool) -> _
         await cursor.execute(sql, tuple(args))
         if not fetch:
             return _Outcome([], int(cursor.rowcount), int(cursor.lastrowid or 0))
-        names = [d[0] for d in cursor.description or ()]
-        return _Outcome([dict(zip(names, row, strict=True)) for row in await cursor.fetchall()])
+        description = cursor.description or ()
+        names = [d[0] for d in description]
+        rows = await cursor.fetchall()
+        floats = [i for i, d in enumerate(description) if d[1] == _MYSQL_TYPE_FLOAT]
+        if floats:
+            rows = [_as_text_floats(row, floats) for row in rows]
+        return _Outcome([dict(zip(names, row, strict=True)) for row in rows])
     except Exception as exc:
         error = await _as_dbapi_error(conn, sql, args, exc)
         if error is None:
@@ -101,6 +106,23 @@ async def _run(conn: AsyncConnection, sql: str, args: Args, *, fetch: bool) -> _
         raise error from exc
     finally:
         await cursor.close()
+
+
+_MYSQL_TYPE_FLOAT = 4
+
+
+def _as_text_floats(row: Sequence[Any], columns: list[int]) -> list[Any]:
+    """FLOAT values as MariaDB's text protocol gives them (and so nova, through PyMySQL).
+
+    The binary protocol of a prepared statement carries a FLOAT column as its 4-byte float32
+    (an allocation ratio of 0.9 arrives as 0.8999999761581421); the text protocol prints it
+    with 6 significant digits. Rounding to those digits is a no-op on text-protocol values.
+    """
+    values = list(row)
+    for i in columns:
+        if values[i] is not None:
+            values[i] = float(f"{values[i]:.6g}")
+    return values
 
 
 async def _pooled(conn: AsyncConnection) -> PoolProxiedConnection:
