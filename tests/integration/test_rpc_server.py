@@ -290,6 +290,64 @@ async def test_duplicate_unique_id_is_served_once(
     assert probe.calls == 1
 
 
+async def _call_then_read_reply(
+    exchange: str, reply_q: str, *, declare_after: float | None, wait: float
+) -> list[aio_pika.abc.AbstractIncomingMessage]:
+    """Call ping with a reply queue that is declared only `declare_after` s later (or never)."""
+    inner = {"method": "ping", "namespace": "baseapi", "version": "1.0", "args": {"arg": 1}}
+    inner |= {"_msg_id": uuid.uuid4().hex, "_reply_q": reply_q, "_unique_id": uuid.uuid4().hex}
+    connection = await aio_pika.connect(rabbit.url("amqp"))
+    async with connection:
+        channel = await connection.channel()
+        exchange_ = await channel.get_exchange(exchange)
+        await exchange_.publish(aio_pika.Message(envelope(inner)), routing_key="conductor")
+        if declare_after is None:
+            await asyncio.sleep(wait)
+            return []
+        await asyncio.sleep(declare_after)
+        queue = await channel.declare_queue(reply_q, auto_delete=True)
+        replies = []
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and not replies:
+            message = await queue.get(fail=False, no_ack=True)
+            if message is None:
+                await asyncio.sleep(0.05)
+            else:
+                replies.append(message)
+        return replies
+
+
+async def test_reply_waits_for_a_reply_queue_declared_late(
+    server: ServerThread, exchange_name: str
+) -> None:
+    # oslo's client may declare its reply queue after the call left; the reply is retried
+    reply_q = f"reply_{exchange_name}_late"
+    replies = await _call_then_read_reply(exchange_name, reply_q, declare_after=0.8, wait=5)
+    assert len(replies) == 1
+    reply = replies[0]
+    assert json.loads(json.loads(reply.body)["oslo.message"])["result"]["arg"] == 1
+    # the properties oslo's own replies carry
+    assert (reply.content_type, reply.content_encoding) == ("application/json", "utf-8")
+    assert reply.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
+
+
+async def test_reply_to_a_queue_that_never_appears_is_dropped_and_remembered(
+    exchange_name: str,
+) -> None:
+    settings = make_settings(
+        exchange_name, oslo_messaging_rabbit__kombu_missing_consumer_retry_timeout=1
+    )
+    thread = ServerThread(settings).start()
+    try:
+        reply_q = f"reply_{exchange_name}_gone"
+        await _call_then_read_reply(exchange_name, reply_q, declare_after=None, wait=2.5)
+        # for the next minute a reply to that queue is dropped at once, even once it exists
+        late = await _call_then_read_reply(exchange_name, reply_q, declare_after=0, wait=1.5)
+        assert late == []
+    finally:
+        thread.stop()
+
+
 def test_server_reconnects_after_the_connection_is_cut(exchange_name: str) -> None:
     with TcpProxy(("127.0.0.1", 5672)) as proxy:
         env = {

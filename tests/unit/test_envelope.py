@@ -52,6 +52,22 @@ def test_legacy_unwrapped_message_and_default_version() -> None:
 
 
 @pytest.mark.parametrize(
+    "body",
+    [
+        # a lone surrogate escape: valid JSON to Python's json (and so to oslo), not to every parser
+        wrap({"method": "ping", "args": {"arg": "\ud800"}}),
+        # json.loads also reads UTF-16 and UTF-32 documents
+        json.dumps({"oslo.version": "2.0", "oslo.message": json.dumps({"method": "ping"})}).encode(
+            "utf-16"
+        ),
+    ],
+    ids=["lone-surrogate", "utf-16"],
+)
+def test_whatever_oslo_could_parse_is_decoded(body: bytes) -> None:
+    assert decode_request(body, MAX).method == "ping"
+
+
+@pytest.mark.parametrize(
     ("body", "reason"),
     [
         (b"\xff not json", "not JSON"),

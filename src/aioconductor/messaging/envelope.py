@@ -66,8 +66,8 @@ class RpcRequest:
 
 def _unwrap(body: bytes) -> dict[str, Any]:
     try:
-        outer = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
+        outer = jsonwire.loads(body)
+    except ValueError as exc:
         raise BadMessage(f"body is not JSON: {exc}") from None
     if not isinstance(outer, dict):
         raise BadMessage(f"body is a JSON {type(outer).__name__}, not an object")
@@ -80,7 +80,7 @@ def _unwrap(body: bytes) -> dict[str, Any]:
     if not isinstance(inner_text, str):
         raise BadMessage("oslo.message is not a JSON string")
     try:
-        inner = json.loads(inner_text)
+        inner = jsonwire.loads(inner_text)
     except ValueError as exc:
         raise BadMessage(f"oslo.message is not JSON: {exc}") from None
     if not isinstance(inner, dict):
@@ -154,4 +154,4 @@ def encode_reply(msg_id: str, result: Any, failure: str | None, *, ending: bool)
 
 
 def wrap(inner_json: str) -> bytes:
-    return json.dumps({_VERSION_KEY: ENVELOPE_VERSION, _MESSAGE_KEY: inner_json}).encode()
+    return jsonwire.dumps_plain({_VERSION_KEY: ENVELOPE_VERSION, _MESSAGE_KEY: inner_json})
