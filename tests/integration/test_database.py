@@ -168,3 +168,30 @@ async def test_default_settings_run_repeated_statements_as_prepared_ones() -> No
     finally:
         await db.close()
         drop_database(name)
+
+
+async def test_a_large_result_does_not_keep_its_receive_buffer_in_the_pool() -> None:
+    """A host's big instance list grows the connection's buffer to hold it; back in the pool
+    the connection must not keep those megabytes (the fleet's RSS per worker)."""
+    name = f"aioc_dbbuf_{uuid.uuid4().hex[:10]}"
+    create_database(name)
+    db = Database.from_url(
+        f"mysql+asyncmy://root@127.0.0.1/{name}", pool_size=1, statement_cache=64
+    )
+
+    async def buffer_size(conn: AsyncConnection) -> int:
+        driver: Any = (await conn.get_raw_connection()).driver_connection
+        return len(driver._proto.buffer)
+
+    async def big_read(conn: AsyncConnection) -> int:
+        row = await raw.fetch_one(conn, "SELECT REPEAT('x', %s) AS big", (2_000_000,))
+        assert row is not None
+        assert len(row["big"]) == 2_000_000
+        return await buffer_size(conn)
+
+    try:
+        assert await db.run(big_read) >= 2_000_000  # it did grow to hold the row
+        assert await db.run(buffer_size) <= 64 * 1024  # and was given back at check-in
+    finally:
+        await db.close()
+        drop_database(name)

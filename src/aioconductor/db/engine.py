@@ -70,6 +70,7 @@ class Database:
         )
         if asyncmy:
             event.listen(engine.sync_engine, "connect", _small_receive_buffer)
+            event.listen(engine.sync_engine, "checkin", _shrink_receive_buffer)
         event.listen(engine.sync_engine, "reset", _reset_unless_clean)
         event.listen(engine.sync_engine, "checkout", _forget_clean)
         return cls(engine)
@@ -135,6 +136,20 @@ def _small_receive_buffer(dbapi_connection: Any, record: ConnectionPoolEntry) ->
     if idle and isinstance(buffer, bytearray) and len(buffer) > _RECEIVE_BUFFER:
         protocol.buffer = bytearray(_RECEIVE_BUFFER)
         protocol.length = protocol.pos = 0
+
+
+# A large result (a host's 100-instance list) grows a connection's buffer to hold it, and
+# asyncmy keeps it grown: 16 pooled connections then pin several MB for good. Buffers above
+# this size go back to the small one when their connection returns to the pool.
+_SHRINK_ABOVE = 128 * 1024
+
+
+def _shrink_receive_buffer(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    if dbapi_connection is None:  # a connection invalidated on its way back
+        return
+    protocol: Any = getattr(dbapi_connection.driver_connection, "_proto", None)
+    if len(getattr(protocol, "buffer", b"")) > _SHRINK_ABOVE:
+        _small_receive_buffer(dbapi_connection, record)
 
 
 def _reset_unless_clean(
