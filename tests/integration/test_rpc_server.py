@@ -372,6 +372,34 @@ def test_server_reconnects_after_the_connection_is_cut(exchange_name: str) -> No
             thread.stop()
 
 
+def test_a_reply_ready_during_a_broker_outage_is_sent_once_it_is_back(
+    exchange_name: str, probe: Probe
+) -> None:
+    """The call was taken (and acked) before the outage; its reply must not be lost to it."""
+    with TcpProxy(("127.0.0.1", 5672)) as proxy:
+        env = {
+            "AIOCONDUCTOR_DEFAULT__CONTROL_EXCHANGE": exchange_name,
+            "AIOCONDUCTOR_DEFAULT__TRANSPORT_URL": rabbit.url(port=proxy.port),
+        }
+        thread = ServerThread(load_settings([], env=env), [probe]).start()
+        clients = OsloClients(exchange_name)  # the caller's own connection stays up
+        try:
+            client = clients.client(namespace="aioc_probe", timeout=30)
+            with ThreadPoolExecutor(1) as pool:
+                call = pool.submit(client.call, CTX, "slow", seconds=1.0)
+                deadline = time.monotonic() + 10
+                while probe.active == 0 and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                proxy.go_down()  # the server loses RabbitMQ while the call runs
+                time.sleep(2.0)  # the call finishes while the broker is unreachable
+                assert not call.done()
+                proxy.come_back()
+                assert call.result(timeout=20) == 1.0
+        finally:
+            clients.close()
+            thread.stop()
+
+
 @pytest.mark.parametrize(
     "options",
     [

@@ -15,8 +15,14 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aio_pika.abc import AbstractChannel
-from aio_pika.exceptions import DeliveryError, PublishError
+from aio_pika.abc import AbstractRobustChannel
+from aio_pika.exceptions import (
+    AMQPChannelError,
+    AMQPConnectionError,
+    ChannelInvalidStateError,
+    DeliveryError,
+    PublishError,
+)
 from aiormq import spec
 
 from aioconductor.messaging.envelope import encode_reply
@@ -67,7 +73,7 @@ class ObsoleteReplyQueues:
 class ReplySender:
     def __init__(
         self,
-        channel: Callable[[], Awaitable[AbstractChannel]],
+        channel: Callable[[], Awaitable[AbstractRobustChannel]],
         missing_queue_timeout: float,
     ) -> None:
         self._channel = channel
@@ -83,26 +89,37 @@ class ReplySender:
             return False
         body = encode_reply(msg_id, result, failure, ending=ending)
         deadline = time.monotonic() + self._missing_queue_timeout
+        queue_gone = True
         while True:
-            channel = await (await self._channel()).get_underlay_channel()
+            robust = await self._channel()
+            await robust.ready()  # after a reconnection: once the channel is restored
+            channel = await robust.get_underlay_channel()
             try:
                 await channel.basic_publish(
                     body, routing_key=reply_q, properties=_reply_properties(), mandatory=True
                 )
                 return True
             except PublishError:  # returned unroutable: the reply queue does not exist
-                pass
+                queue_gone = True
             except DeliveryError as exc:  # nacked by the broker: retry like a return
                 log.warning("reply %s to %s nacked by the broker: %s", msg_id, reply_q, exc)
+                queue_gone = True
+            except (ChannelInvalidStateError, AMQPConnectionError, AMQPChannelError) as exc:
+                # Our connection went down under the publish. The caller's reply queue lives
+                # on the caller's connection: send again once ours is back.
+                log.info("reply %s waits for the broker connection: %s", msg_id, exc)
+                queue_gone = False
             if time.monotonic() >= deadline:
                 break
             await asyncio.sleep(_RETRY_INTERVAL)
-        self._obsolete.add(reply_q)
+        if queue_gone:
+            self._obsolete.add(reply_q)
         log.warning(
-            "reply %s dropped: reply queue %s did not exist for %.0f s",
+            "reply %s to %s dropped after %.0f s: %s",
             msg_id,
             reply_q,
             self._missing_queue_timeout,
+            "the reply queue did not exist" if queue_gone else "the broker stayed unreachable",
         )
         return False
 

@@ -19,6 +19,7 @@ from aio_pika.abc import (
     AbstractChannel,
     AbstractIncomingMessage,
     AbstractQueue,
+    AbstractRobustChannel,
     AbstractRobustConnection,
     ExchangeType,
 )
@@ -84,9 +85,10 @@ class RpcServer:
         self._idle.set()
         self._connection: AbstractRobustConnection | None = None
         self._consume_channel: AbstractChannel | None = None
-        self._reply_channel: AbstractChannel | None = None
+        self._reply_channel: AbstractRobustChannel | None = None
         # Strong references: robust channels restore only queues and consumers still alive.
         self._consumers: list[tuple[AbstractQueue, str]] = []
+        self._requests: set[asyncio.Task[None]] = set()
         self._topology: ServerTopology | None = None
         self.replies = ReplySender(
             self._get_reply_channel, settings.rabbit.kombu_missing_consumer_retry_timeout
@@ -162,6 +164,10 @@ class RpcServer:
                     self.status.in_flight,
                     timeout,
                 )
+        # What is left is still waiting for a slot (unacked: the broker redelivers it) or ran
+        # past the drain timeout.
+        for task in list(self._requests):
+            task.cancel()
         await self._delete_private_queues()
         if self._connection is not None:
             await self._connection.close()
@@ -207,7 +213,7 @@ class RpcServer:
         log.info("reconnected to RabbitMQ; queues and consumers restored")
         self.status.connected = True
 
-    async def _get_reply_channel(self) -> AbstractChannel:
+    async def _get_reply_channel(self) -> AbstractRobustChannel:
         if self._reply_channel is None:
             raise RuntimeError("server not started")
         return self._reply_channel
@@ -215,6 +221,20 @@ class RpcServer:
     # --- per message -------------------------------------------------------------------
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        # aiormq runs this callback in a task of the channel's, and cancels those tasks when
+        # the channel closes (a broker restart or a cut connection). A request already acked
+        # must still finish and have its reply sent once the connection is back, as oslo's
+        # executor threads do, so it runs in a task of ours.
+        task = asyncio.create_task(self._serve(message))
+        self._requests.add(task)
+        task.add_done_callback(self._request_done)
+
+    def _request_done(self, task: asyncio.Task[None]) -> None:
+        self._requests.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("request failed outside its handler", exc_info=task.exception())
+
+    async def _serve(self, message: AbstractIncomingMessage) -> None:
         async with self._slots:
             if self._stopping:
                 # Not started: back to the queue for another worker.
