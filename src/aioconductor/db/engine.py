@@ -128,28 +128,30 @@ class Database:
 _RECEIVE_BUFFER = 16 * 1024
 
 
-def _small_receive_buffer(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
-    protocol: Any = getattr(dbapi_connection.driver_connection, "_proto", None)
-    buffer = getattr(protocol, "buffer", None)
-    idle = getattr(protocol, "length", None) == getattr(protocol, "pos", None)
-    # only an idle buffer may be swapped: the protocol re-reads it after every await
-    if idle and isinstance(buffer, bytearray) and len(buffer) > _RECEIVE_BUFFER:
-        protocol.buffer = bytearray(_RECEIVE_BUFFER)
-        protocol.length = protocol.pos = 0
-
-
 # A large result (a host's 100-instance list) grows a connection's buffer to hold it, and
 # asyncmy keeps it grown: 16 pooled connections then pin several MB for good. Buffers above
 # this size go back to the small one when their connection returns to the pool.
 _SHRINK_ABOVE = 128 * 1024
 
 
-def _shrink_receive_buffer(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
-    if dbapi_connection is None:  # a connection invalidated on its way back
+def _swap_idle_buffer(dbapi_connection: Any, above: int) -> None:
+    if dbapi_connection is None:  # a connection invalidated on its way back to the pool
         return
     protocol: Any = getattr(dbapi_connection.driver_connection, "_proto", None)
-    if len(getattr(protocol, "buffer", b"")) > _SHRINK_ABOVE:
-        _small_receive_buffer(dbapi_connection, record)
+    buffer = getattr(protocol, "buffer", None)
+    idle = getattr(protocol, "length", None) == getattr(protocol, "pos", None)
+    # only an idle buffer may be swapped: the protocol re-reads it after every await
+    if idle and isinstance(buffer, bytearray) and len(buffer) > above:
+        protocol.buffer = bytearray(_RECEIVE_BUFFER)
+        protocol.length = protocol.pos = 0
+
+
+def _small_receive_buffer(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    _swap_idle_buffer(dbapi_connection, _RECEIVE_BUFFER)
+
+
+def _shrink_receive_buffer(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    _swap_idle_buffer(dbapi_connection, _SHRINK_ABOVE)
 
 
 def _reset_unless_clean(
