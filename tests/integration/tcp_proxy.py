@@ -16,6 +16,8 @@ class TcpProxy:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._writers: set[asyncio.StreamWriter] = set()
         self._server: asyncio.Server | None = None
+        self._flowing = asyncio.Event()  # of the proxy's loop: set and cleared through it
+        self._flowing.set()
 
     def __enter__(self) -> TcpProxy:
         self._thread.start()
@@ -40,6 +42,14 @@ class TcpProxy:
     def come_back(self) -> None:
         """Listen again on the same port."""
         asyncio.run_coroutine_threadsafe(self._start(self.port), self._loop).result(10)
+
+    def freeze(self) -> None:
+        """Keep every connection open but pass no more bytes, as a hung broker or a dead
+        link that sends no reset would."""
+        self._loop.call_soon_threadsafe(self._flowing.clear)
+
+    def thaw(self) -> None:
+        self._loop.call_soon_threadsafe(self._flowing.set)
 
     def cut_all(self) -> None:
         """Close every proxied connection at once, as a broker restart would."""
@@ -70,6 +80,7 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
+                await self._flowing.wait()  # frozen: hold the bytes back
                 writer.write(data)
                 await writer.drain()
         finally:

@@ -20,17 +20,24 @@ import asyncio
 import logging
 import time
 
-import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
-from aio_pika.exceptions import ChannelClosed, DeliveryError, PublishError
+from pamqp import commands
 
 from aioconductor.config.settings import Settings
 from aioconductor.errors import ForwardingFailed
+from aioconductor.messaging.amqp.connection import (
+    AmqpError,
+    BrokerClosed,
+    Channel,
+    Delivery,
+    PublishNacked,
+)
+from aioconductor.messaging.amqp.robust import RobustConnection
 from aioconductor.messaging.envelope import RpcRequest
 
 log = logging.getLogger(__name__)
 
 _CONSUMER_CHECK_TTL = 2.0
+_PROPERTIES = [name for name in commands.Basic.Properties.__slots__ if name != "cluster_id"]
 TOPIC = "conductor"
 
 
@@ -42,14 +49,14 @@ class LegacyForwarder:
         self.exchange_name = settings.aio.fallback_exchange or settings.control_exchange
         self.queue_name = f"{TOPIC}.{host}"
         self._timeout = settings.aio.fallback_timeout
-        self._connection: AbstractRobustConnection | None = None
-        self._channel: AbstractChannel | None = None
+        self._connection: RobustConnection | None = None
+        self._channel: Channel | None = None
         self._lock = asyncio.Lock()
         self._checked_at = 0.0
         self._consumers = 0
 
     async def attach(self, connection: object) -> None:
-        if not isinstance(connection, aio_pika.abc.AbstractRobustConnection):
+        if not isinstance(connection, RobustConnection):
             raise TypeError("LegacyForwarder needs the worker's robust connection")
         self._connection = connection
         log.info(
@@ -58,13 +65,14 @@ class LegacyForwarder:
             self.queue_name,
         )
 
-    async def _get_channel(self) -> AbstractChannel:
-        if self._channel is None or self._channel.is_closed:
+    async def _get_channel(self) -> Channel:
+        if self._channel is None or not self._channel.is_open:
             if self._connection is None:
                 raise ForwardingFailed("forwarder is not attached to a connection")
-            self._channel = await self._connection.channel(
-                publisher_confirms=True, on_return_raises=True
-            )
+            connection = await self._connection.ready()
+            channel = await connection.channel()
+            await channel.select_confirms()
+            self._channel = channel
         return self._channel
 
     async def _legacy_consumers(self) -> int:
@@ -77,47 +85,49 @@ class LegacyForwarder:
                 return self._consumers
             channel = await self._get_channel()
             try:
-                queue = await channel.declare_queue(self.queue_name, passive=True)
-                self._consumers = queue.declaration_result.consumer_count or 0
-            except ChannelClosed:  # a passive declare of a missing queue closes the channel
+                ok = await channel.call(commands.Queue.Declare(queue=self.queue_name, passive=True))
+                assert isinstance(ok, commands.Queue.DeclareOk)
+                self._consumers = ok.consumer_count or 0
+            except BrokerClosed:  # a passive declare of a missing queue closes the channel
                 self._channel = None
                 self._consumers = 0
             self._checked_at = time.monotonic()
             return self._consumers
 
-    async def forward(self, request: RpcRequest, message: AbstractIncomingMessage) -> None:
+    async def forward(self, request: RpcRequest, message: Delivery) -> None:
         what = f"{request.namespace or ''}{'.' if request.namespace else ''}{request.method}"
         if await self._legacy_consumers() == 0:
             raise ForwardingFailed(
                 f"{what} needs the legacy nova-conductor, but queue {self.queue_name!r} on "
                 f"exchange {self.exchange_name!r} has no consumer (is it running?)"
             )
-        copy = aio_pika.Message(
-            message.body,
-            headers=message.headers,
-            content_type=message.content_type,
-            content_encoding=message.content_encoding,
-            delivery_mode=message.delivery_mode,
-            priority=message.priority,
-            expiration=message.expiration,
-            correlation_id=message.correlation_id,
-            message_id=message.message_id,
+        # A copy: publishing names the message for a possible return (message_id, if unset).
+        properties = commands.Basic.Properties(
+            **{name: getattr(message.properties, name) for name in _PROPERTIES}
         )
-        channel = await self._get_channel()
         try:
-            exchange = await channel.get_exchange(self.exchange_name, ensure=False)
-            await asyncio.wait_for(
-                exchange.publish(copy, routing_key=self.queue_name, mandatory=True),
+            channel = await self._get_channel()
+            accepted = await asyncio.wait_for(
+                channel.publish(
+                    self.exchange_name,
+                    self.queue_name,
+                    message.body,
+                    properties,
+                    mandatory=True,
+                ),
                 self._timeout,
             )
-        except (DeliveryError, PublishError) as exc:
-            self._checked_at = 0.0
-            raise ForwardingFailed(
-                f"{what}: the legacy conductor's queue {self.queue_name!r} did not accept "
-                f"the request ({exc})"
-            ) from None
+            failure = None if accepted else "returned unroutable"
         except TimeoutError:
             raise ForwardingFailed(
                 f"{what}: the broker did not confirm the forward within {self._timeout} s"
+            ) from None
+        except (PublishNacked, AmqpError) as exc:
+            failure = str(exc)
+        if failure is not None:
+            self._checked_at = 0.0
+            raise ForwardingFailed(
+                f"{what}: the legacy conductor's queue {self.queue_name!r} did not accept "
+                f"the request ({failure})"
             ) from None
         log.debug("forwarded %s (%s) to %s", what, request.msg_id, self.queue_name)

@@ -1,4 +1,8 @@
-"""One robust AMQP connection per worker, with oslo's retry pacing and boot-error detection."""
+"""Open an AMQP connection to the first reachable broker, with oslo's retry pacing.
+
+Refused credentials and a missing virtual host are told apart from an unreachable broker:
+they are boot errors, which no retry fixes.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,12 @@ import asyncio
 import logging
 import os
 import random
+import ssl
 import uuid
 
-import aio_pika
-from aio_pika.abc import AbstractRobustConnection
-from aio_pika.exceptions import AMQPConnectionError, ProbableAuthenticationError
-
-from aioconductor.config.settings import AmqpEndpoint, Settings
+from aioconductor.config.settings import AmqpEndpoint, RabbitOptions, Settings
 from aioconductor.errors import BootError
+from aioconductor.messaging.amqp.connection import AmqpError, BrokerClosed, Connection
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +25,11 @@ def connection_name() -> str:
     return f"aioconductor:{os.getpid()}:{uuid.uuid4()}"
 
 
-async def connect(settings: Settings, *, attempts: int | None = None) -> AbstractRobustConnection:
+_ACCESS_REFUSED = 403
+_NOT_ALLOWED = 530  # the virtual host does not exist or the user may not use it
+
+
+async def connect(settings: Settings, *, attempts: int | None = None) -> Connection:
     """Connect to the first reachable broker, retrying with oslo's backoff.
 
     Refused credentials or a missing virtual host are boot errors: retrying cannot fix them.
@@ -39,17 +45,25 @@ async def connect(settings: Settings, *, attempts: int | None = None) -> Abstrac
         for endpoint in endpoints:
             try:
                 return await _connect_one(settings, endpoint)
-            except ProbableAuthenticationError as exc:
-                raise BootError(
-                    f"RabbitMQ at {endpoint.host}:{endpoint.port} refused user "
-                    f"{endpoint.username!r}: {exc}"
-                ) from exc
-            except (TimeoutError, OSError, AMQPConnectionError) as exc:
-                if _is_vhost_error(exc):
+            except BrokerClosed as exc:
+                if exc.code == _ACCESS_REFUSED:
+                    raise BootError(
+                        f"RabbitMQ at {endpoint.host}:{endpoint.port} refused user "
+                        f"{endpoint.username!r}: {exc}"
+                    ) from exc
+                if exc.code == _NOT_ALLOWED:
                     raise BootError(
                         f"RabbitMQ at {endpoint.host}:{endpoint.port}: virtual host "
                         f"{endpoint.virtual_host!r} is not accessible: {exc}"
                     ) from exc
+                log.warning(
+                    "RabbitMQ at %s:%s closed the connection (%s); retrying in %.1f s",
+                    endpoint.host,
+                    endpoint.port,
+                    exc,
+                    delay,
+                )
+            except (TimeoutError, OSError, AmqpError) as exc:
                 log.warning(
                     "cannot reach RabbitMQ at %s:%s (%s); retrying in %.1f s",
                     endpoint.host,
@@ -66,17 +80,26 @@ async def connect(settings: Settings, *, attempts: int | None = None) -> Abstrac
         delay = min(delay + opts.rabbit_retry_backoff, opts.rabbit_interval_max)
 
 
-def _is_vhost_error(exc: BaseException) -> bool:
-    text = str(exc)
-    return "NOT_ALLOWED" in text or "vhost" in text.lower()
-
-
-async def _connect_one(settings: Settings, endpoint: AmqpEndpoint) -> AbstractRobustConnection:
+async def _connect_one(settings: Settings, endpoint: AmqpEndpoint) -> Connection:
     opts = settings.rabbit
-    return await aio_pika.connect_robust(
-        endpoint.url(),
+    return await Connection.open(
+        endpoint.host,
+        endpoint.port,
+        username=endpoint.username,
+        password=endpoint.password.get_secret_value(),
+        virtual_host=endpoint.virtual_host,
         heartbeat=opts.heartbeat_timeout_threshold,
-        reconnect_interval=max(opts.kombu_reconnect_delay, 0.5),
-        client_properties={"connection_name": connection_name()},
+        name=connection_name(),
+        ssl_context=ssl_context(opts),
         timeout=10,
     )
+
+
+def ssl_context(opts: RabbitOptions) -> ssl.SSLContext | None:
+    """[oslo_messaging_rabbit] ssl, ssl_ca_file, ssl_cert_file, ssl_key_file, as oslo reads them."""
+    if not opts.ssl:
+        return None
+    context = ssl.create_default_context(cafile=opts.ssl_ca_file or None)
+    if opts.ssl_cert_file:
+        context.load_cert_chain(opts.ssl_cert_file, opts.ssl_key_file or None)
+    return context

@@ -15,16 +15,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aio_pika.abc import AbstractRobustChannel
-from aio_pika.exceptions import (
-    AMQPChannelError,
-    AMQPConnectionError,
-    ChannelInvalidStateError,
-    DeliveryError,
-    PublishError,
-)
-from aiormq import spec
-
+from aioconductor.messaging.amqp.connection import AmqpError, Channel, PublishNacked
 from aioconductor.messaging.envelope import encode_reply
 
 log = logging.getLogger(__name__)
@@ -32,19 +23,6 @@ log = logging.getLogger(__name__)
 _RETRY_INTERVAL = 0.25
 _OBSOLETE_SIZE = 200
 _OBSOLETE_TTL = 60.0
-
-
-def _reply_properties() -> spec.Basic.Properties:
-    # Built per reply: aiormq stores a generated message_id in it to match a return to its
-    # publish. Published on the underlying aiormq channel: aio_pika.Message would build and
-    # lock a message object and then these same properties, a few % of a call's CPU.
-    return spec.Basic.Properties(
-        content_type="application/json",
-        content_encoding="utf-8",
-        delivery_mode=2,  # persistent, as oslo sends replies
-        priority=0,
-        headers={},
-    )
 
 
 class ObsoleteReplyQueues:
@@ -73,10 +51,12 @@ class ObsoleteReplyQueues:
 class ReplySender:
     def __init__(
         self,
-        channel: Callable[[], Awaitable[AbstractRobustChannel]],
+        channel: Callable[[], Awaitable[Channel]],
+        open_channel: Callable[[], Channel | None],
         missing_queue_timeout: float,
     ) -> None:
         self._channel = channel
+        self._open_channel = open_channel
         self._missing_queue_timeout = missing_queue_timeout
         self._obsolete = ObsoleteReplyQueues()
 
@@ -91,20 +71,21 @@ class ReplySender:
         deadline = time.monotonic() + self._missing_queue_timeout
         queue_gone = True
         while True:
-            robust = await self._channel()
-            await robust.ready()  # after a reconnection: once the channel is restored
-            channel = await robust.get_underlay_channel()
             try:
-                await channel.basic_publish(
-                    body, routing_key=reply_q, properties=_reply_properties(), mandatory=True
-                )
-                return True
-            except PublishError:  # returned unroutable: the reply queue does not exist
-                queue_gone = True
-            except DeliveryError as exc:  # nacked by the broker: retry like a return
+                channel = self._open_channel()
+                if channel is None:  # the connection is down: wait for it, up to the deadline
+                    async with asyncio.timeout_at(_loop_deadline(deadline)):
+                        channel = await self._channel()
+                if await channel.publish_reply(reply_q, body):
+                    return True
+                queue_gone = True  # returned unroutable: the reply queue does not exist
+            except PublishNacked as exc:  # retry like a return
                 log.warning("reply %s to %s nacked by the broker: %s", msg_id, reply_q, exc)
                 queue_gone = True
-            except (ChannelInvalidStateError, AMQPConnectionError, AMQPChannelError) as exc:
+            except TimeoutError:
+                queue_gone = False
+                break
+            except AmqpError as exc:
                 # Our connection went down under the publish. The caller's reply queue lives
                 # on the caller's connection: send again once ours is back.
                 log.info("reply %s waits for the broker connection: %s", msg_id, exc)
@@ -128,3 +109,8 @@ class ReplySender:
         while True:
             await asyncio.sleep(interval)
             await self.send(reply_q, msg_id, None, None, ending=False)
+
+
+def _loop_deadline(monotonic_deadline: float) -> float:
+    loop = asyncio.get_running_loop()
+    return loop.time() + max(0.0, monotonic_deadline - time.monotonic())

@@ -15,18 +15,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from aio_pika.abc import (
-    AbstractChannel,
-    AbstractIncomingMessage,
-    AbstractQueue,
-    AbstractRobustChannel,
-    AbstractRobustConnection,
-    ExchangeType,
-)
+from pamqp import commands
 
 from aioconductor.config.settings import Settings
 from aioconductor.errors import NotNative, RemoteFailure
-from aioconductor.messaging.connection import connect
+from aioconductor.messaging.amqp.connection import AmqpError, Channel, Connection, Delivery
+from aioconductor.messaging.amqp.robust import RobustConnection
 from aioconductor.messaging.dedup import DuplicateFilter
 from aioconductor.messaging.dispatcher import Dispatcher
 from aioconductor.messaging.envelope import BadMessage, RpcRequest, decode_request
@@ -42,7 +36,7 @@ log = logging.getLogger(__name__)
 class Forwarder(Protocol):
     """Hands a request we do not serve to the legacy conductor (see conductor/fallback.py)."""
 
-    async def forward(self, request: RpcRequest, message: AbstractIncomingMessage) -> None: ...
+    async def forward(self, request: RpcRequest, message: Delivery) -> None: ...
 
 
 @dataclass
@@ -83,19 +77,20 @@ class RpcServer:
         self._stopping = False
         self._idle = asyncio.Event()
         self._idle.set()
-        self._connection: AbstractRobustConnection | None = None
-        self._consume_channel: AbstractChannel | None = None
-        self._reply_channel: AbstractRobustChannel | None = None
-        # Strong references: robust channels restore only queues and consumers still alive.
-        self._consumers: list[tuple[AbstractQueue, str]] = []
+        self._connection: RobustConnection | None = None
+        self._consume_channel: Channel | None = None
+        self._reply_channel: Channel | None = None
+        self._consumer_tags: list[str] = []
         self._requests: set[asyncio.Task[None]] = set()
         self._topology: ServerTopology | None = None
         self.replies = ReplySender(
-            self._get_reply_channel, settings.rabbit.kombu_missing_consumer_retry_timeout
+            self._get_reply_channel,
+            self._open_reply_channel,
+            settings.rabbit.kombu_missing_consumer_retry_timeout,
         )
 
     @property
-    def connection(self) -> AbstractRobustConnection:
+    def connection(self) -> RobustConnection:
         if self._connection is None:
             raise RuntimeError("server not started")
         return self._connection
@@ -104,18 +99,10 @@ class RpcServer:
 
     async def start(self) -> None:
         opts = self.settings.rabbit
-        self._connection = await connect(self.settings, attempts=self._connect_attempts)
-        self._connection.close_callbacks.add(self._on_connection_lost)
-        self._connection.reconnect_callbacks.add(self._on_reconnected)
-        self.status.connected = True
-        self._consume_channel = await self._connection.channel()
-        await self._consume_channel.set_qos(prefetch_count=self.settings.prefetch_count)
-        self._reply_channel = await self._connection.channel(
-            publisher_confirms=True, on_return_raises=True
-        )
         queue_manager = (
             QueueManager(opts.hostname, opts.processname) if opts.use_queue_manager else None
         )
+        # Computed once: after a reconnection the same queues (the same fanout name) return.
         self._topology = server_topology(
             exchange=self.settings.control_exchange,
             topic=self._topic,
@@ -124,10 +111,14 @@ class RpcServer:
             queue_manager=queue_manager,
             consumer_priority=self.settings.aio.consumer_priority,
         )
-        for spec in self._topology.queues:
-            queue = await self._declare(self._consume_channel, spec)
-            tag = await queue.consume(self._on_message, arguments=spec.consumer_arguments)
-            self._consumers.append((queue, tag))
+        self._connection = RobustConnection(
+            self.settings,
+            self._setup,
+            on_lost=self._on_connection_lost,
+            on_restored=self._on_reconnected,
+        )
+        await self._connection.start(attempts=self._connect_attempts)
+        self.status.connected = True
         self.status.queues = [spec.name for spec in self._topology.queues]
         self.status.consuming = True
         log.info(
@@ -138,6 +129,21 @@ class RpcServer:
             self.settings.aio.ack_mode,
         )
 
+    async def _setup(self, connection: Connection) -> None:
+        """Channels, declarations and consumers on a new connection (first or reconnected)."""
+        assert self._topology is not None
+        consume = await connection.channel()
+        await consume.call(commands.Basic.Qos(prefetch_count=self.settings.prefetch_count))
+        reply = await connection.channel()
+        await reply.select_confirms()
+        tags = []
+        for spec in self._topology.queues:
+            await declare(consume, spec)
+            tags.append(await consume.consume(spec.name, self._on_message, spec.consumer_arguments))
+        # Without either channel this connection serves nothing: start over on a new one.
+        consume.on_broker_close = reply.on_broker_close = connection.lose
+        self._consume_channel, self._reply_channel, self._consumer_tags = consume, reply, tags
+
     async def stop(self, timeout: float) -> bool:
         """Stop consuming, give back unstarted messages, finish in-flight ones (bounded).
 
@@ -145,11 +151,13 @@ class RpcServer:
         """
         self._stopping = True
         self.status.consuming = False
-        for queue, tag in self._consumers:
+        channel = self._consume_channel
+        for tag in self._consumer_tags:
             try:
-                await queue.cancel(tag)
-            except Exception as exc:  # a dead channel has no consumer left to cancel
-                log.debug("cancel of %s failed: %s", queue.name, exc)
+                if channel is not None:
+                    await channel.cancel(tag)
+            except AmqpError as exc:  # a dead channel has no consumer left to cancel
+                log.debug("cancel of %s failed: %s", tag, exc)
         drained = True
         if self.status.in_flight:
             log.info(
@@ -175,56 +183,40 @@ class RpcServer:
         return drained
 
     async def _delete_private_queues(self) -> None:
-        for queue, _ in self._consumers:
-            spec = self._spec_for(queue.name)
-            if spec is not None and spec.delete_on_close:
+        if self._topology is None or self._consume_channel is None:
+            return
+        for spec in self._topology.queues:
+            if spec.delete_on_close:
                 try:
-                    await queue.delete(if_unused=False, if_empty=False)
-                except Exception as exc:
-                    log.debug("could not delete %s: %s", queue.name, exc)
+                    await self._consume_channel.call(
+                        commands.Queue.Delete(queue=spec.name, if_unused=False, if_empty=False)
+                    )
+                except AmqpError as exc:
+                    log.debug("could not delete %s: %s", spec.name, exc)
 
-    def _spec_for(self, name: str) -> QueueSpec | None:
-        if self._topology is None:
-            return None
-        return next((s for s in self._topology.queues if s.name == name), None)
-
-    async def _declare(self, channel: AbstractChannel, spec: QueueSpec) -> AbstractQueue:
-        exchange = await channel.declare_exchange(
-            spec.exchange.name,
-            ExchangeType(spec.exchange.type),
-            durable=spec.exchange.durable,
-            auto_delete=spec.exchange.auto_delete,
-        )
-        queue = await channel.declare_queue(
-            spec.name,
-            durable=spec.durable,
-            auto_delete=spec.auto_delete,
-            arguments=spec.arguments or None,
-        )
-        await queue.bind(exchange, routing_key=spec.routing_key)
-        return queue
-
-    def _on_connection_lost(self, *_: Any) -> None:
-        if not self._stopping:
-            log.warning("lost the RabbitMQ connection; reconnecting")
+    def _on_connection_lost(self) -> None:
         self.status.connected = False
 
-    def _on_reconnected(self, *_: Any) -> None:
-        log.info("reconnected to RabbitMQ; queues and consumers restored")
+    def _on_reconnected(self) -> None:
         self.status.connected = True
 
-    async def _get_reply_channel(self) -> AbstractRobustChannel:
-        if self._reply_channel is None:
-            raise RuntimeError("server not started")
+    def _open_reply_channel(self) -> Channel | None:
+        channel = self._reply_channel
+        if channel is None or not channel.is_open or not self.status.connected:
+            return None
+        return channel
+
+    async def _get_reply_channel(self) -> Channel:
+        await self.connection.ready()
+        assert self._reply_channel is not None
         return self._reply_channel
 
     # --- per message -------------------------------------------------------------------
 
-    async def _on_message(self, message: AbstractIncomingMessage) -> None:
-        # aiormq runs this callback in a task of the channel's, and cancels those tasks when
-        # the channel closes (a broker restart or a cut connection). A request already acked
-        # must still finish and have its reply sent once the connection is back, as oslo's
-        # executor threads do, so it runs in a task of ours.
+    def _on_message(self, message: Delivery) -> None:
+        # Each request runs in a task of ours, which a lost connection does not cancel: a
+        # request already acked finishes and its reply waits for the connection to come
+        # back, as oslo's executor threads do.
         task = asyncio.create_task(self._serve(message))
         self._requests.add(task)
         task.add_done_callback(self._request_done)
@@ -234,7 +226,7 @@ class RpcServer:
         if not task.cancelled() and task.exception() is not None:
             log.error("request failed outside its handler", exc_info=task.exception())
 
-    async def _serve(self, message: AbstractIncomingMessage) -> None:
+    async def _serve(self, message: Delivery) -> None:
         async with self._slots:
             if self._stopping:
                 # Not started: back to the queue for another worker.
@@ -258,7 +250,7 @@ class RpcServer:
         if self.status.in_flight == 0:
             self._idle.set()
 
-    async def _handle(self, message: AbstractIncomingMessage) -> None:
+    async def _handle(self, message: Delivery) -> None:
         try:
             request = decode_request(message.body, self.settings.aio.max_message_bytes)
         except BadMessage as bad:
@@ -282,7 +274,7 @@ class RpcServer:
             if not early:
                 await _quietly(message.ack())
 
-    async def _refuse(self, message: AbstractIncomingMessage, bad: BadMessage) -> None:
+    async def _refuse(self, message: Delivery, bad: BadMessage) -> None:
         # reject without requeue: a bad message must never loop back into the queue
         log.warning("rejected message %s: %s", message.message_id or "-", bad.reason)
         self._metrics.rejected("invalid")
@@ -293,7 +285,7 @@ class RpcServer:
             failure = serialize_failure(InvalidRequest(bad.reason), with_traceback=False)
             await self.replies.send(bad.reply_q, bad.msg_id, None, failure)
 
-    async def _process(self, request: RpcRequest, message: AbstractIncomingMessage) -> None:
+    async def _process(self, request: RpcRequest, message: Delivery) -> None:
         label = self._describe(request)
         monitor = self._start_call_monitor(request)
         started = time.perf_counter()
@@ -359,3 +351,28 @@ async def _quietly(operation: Awaitable[Any]) -> None:
         await operation
     except Exception as exc:  # the channel is gone: the broker requeues unacked messages
         log.debug("message settle failed: %s", exc)
+
+
+async def declare(channel: Channel, spec: QueueSpec) -> None:
+    """The exchange, the queue and the binding, with exactly the attributes oslo uses."""
+    await channel.call(
+        commands.Exchange.Declare(
+            exchange=spec.exchange.name,
+            exchange_type=spec.exchange.type,
+            durable=spec.exchange.durable,
+            auto_delete=spec.exchange.auto_delete,
+        )
+    )
+    await channel.call(
+        commands.Queue.Declare(
+            queue=spec.name,
+            durable=spec.durable,
+            auto_delete=spec.auto_delete,
+            arguments=spec.arguments or {},
+        )
+    )
+    await channel.call(
+        commands.Queue.Bind(
+            queue=spec.name, exchange=spec.exchange.name, routing_key=spec.routing_key
+        )
+    )

@@ -1,0 +1,547 @@
+"""One AMQP connection: frames parsed in `data_received`, channels, heartbeats, handshake.
+
+Nothing here reconnects; `robust.py` does that around it. When the connection ends, for any
+reason, every waiting call and unconfirmed publish fails with `ConnectionLost` (or the
+broker's own close reason) and `closed` resolves, so the owner can start again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import platform
+import ssl
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Final, cast
+
+from pamqp import commands
+from pamqp.base import Frame
+
+from aioconductor.messaging.amqp import frames
+
+log = logging.getLogger(__name__)
+
+# What we ask for; the broker may lower it (Connection.Tune).
+_FRAME_MAX: Final = 131072
+_CHANNEL_MAX: Final = 64
+_MISSED_HEARTBEATS: Final = 4  # ticks of heartbeat/2 s with nothing read: 2 heartbeats
+
+
+class AmqpError(Exception):
+    pass
+
+
+class ConnectionLost(AmqpError):
+    """The connection ended before the operation completed."""
+
+
+class BrokerClosed(AmqpError):
+    """The broker closed the connection or a channel, with its reply code and text."""
+
+    def __init__(self, code: int, text: str) -> None:
+        super().__init__(f"{code} {text}")
+        self.code = code
+        self.text = text
+
+
+class PublishNacked(AmqpError):
+    pass
+
+
+class Delivery:
+    """A message delivered to a consumer; its properties are decoded only when read."""
+
+    __slots__ = (
+        "_channel",
+        "_header",
+        "_properties",
+        "body",
+        "consumer_tag",
+        "delivery_tag",
+        "exchange",
+        "redelivered",
+        "routing_key",
+    )
+
+    def __init__(self, channel: Channel, deliver: frames.Deliver, header: bytes, body: bytes):
+        self._channel = channel
+        self._header = header
+        self._properties: commands.Basic.Properties | None = None
+        self.body = body
+        self.consumer_tag = deliver.consumer_tag
+        self.delivery_tag = deliver.delivery_tag
+        self.exchange = deliver.exchange
+        self.redelivered = deliver.redelivered
+        self.routing_key = deliver.routing_key
+
+    @property
+    def properties(self) -> commands.Basic.Properties:
+        if self._properties is None:
+            self._properties = frames.decode_properties(self._header)[1]
+        return self._properties
+
+    @property
+    def message_id(self) -> str | None:
+        return self.properties.message_id
+
+    async def ack(self) -> None:
+        self._channel.write(frames.ack(self._channel.id, self.delivery_tag))
+
+    async def nack(self, requeue: bool = True) -> None:
+        self._channel.write(frames.reject(self._channel.id, self.delivery_tag, requeue=requeue))
+
+    async def reject(self, requeue: bool = False) -> None:
+        await self.nack(requeue)
+
+
+Consumer = Callable[[Delivery], None]
+
+
+class Channel:
+    def __init__(self, connection: Connection, channel_id: int) -> None:
+        self.id = channel_id
+        self._connection = connection
+        self._calls: deque[asyncio.Future[Frame]] = deque()
+        self._call_lock = asyncio.Lock()
+        self._consumers: dict[str, Consumer] = {}
+        self._closed: BaseException | None = None
+        # A delivery (or a return) arrives as method, header, then body frames.
+        self._incoming: frames.Deliver | None = None
+        self._returning = False
+        self._header = b""
+        self._expected = 0
+        self._chunks: list[bytes] = []
+        # publisher confirms
+        self._confirming = False
+        self._next_tag = 1
+        self._unconfirmed: dict[int, tuple[asyncio.Future[bool], str]] = {}
+        self._returned: set[str] = set()
+        # Called when the broker closes this channel (a channel error such as an unknown
+        # delivery tag); the server's channels treat it as the loss of the connection.
+        self.on_broker_close: Callable[[BrokerClosed], None] | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._closed is None
+
+    def write(self, data: bytes) -> None:
+        if self._closed is not None:
+            raise ConnectionLost(f"channel {self.id} is closed: {self._closed}")
+        self._connection.write(data)
+
+    async def call(self, method: Frame) -> Frame:
+        """Send a synchronous method and wait for the broker's answer to it."""
+        async with self._call_lock:  # AMQP allows one synchronous request at a time
+            future: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
+            self._calls.append(future)
+            self.write(frames.method(self.id, method))
+            return await future
+
+    async def consume(
+        self, queue: str, consumer: Consumer, arguments: dict[str, Any] | None = None
+    ) -> str:
+        ok = await self.call(commands.Basic.Consume(queue=queue, arguments=arguments or {}))
+        assert isinstance(ok, commands.Basic.ConsumeOk)
+        assert ok.consumer_tag
+        self._consumers[ok.consumer_tag] = consumer
+        return ok.consumer_tag
+
+    async def cancel(self, consumer_tag: str) -> None:
+        await self.call(commands.Basic.Cancel(consumer_tag=consumer_tag))
+        self._consumers.pop(consumer_tag, None)
+
+    async def select_confirms(self) -> None:
+        await self.call(commands.Confirm.Select())
+        self._confirming = True
+
+    async def publish_reply(self, routing_key: str, body: bytes) -> bool:
+        """Publish a mandatory reply and wait for its confirm; False when it was returned."""
+        message_id = str(self._next_tag)  # names the publish in a Basic.Return, which has no tag
+        return await self._confirmed(
+            frames.reply(self.id, routing_key, message_id, body, self._connection.frame_max),
+            message_id,
+        )
+
+    async def publish(
+        self,
+        exchange: str,
+        routing_key: str,
+        body: bytes,
+        properties: commands.Basic.Properties,
+        *,
+        mandatory: bool,
+    ) -> bool:
+        """Publish any message and wait for its confirm; False when it was returned."""
+        if not properties.message_id:
+            properties.message_id = str(self._next_tag)
+        data = frames.method(
+            self.id,
+            commands.Basic.Publish(exchange=exchange, routing_key=routing_key, mandatory=mandatory),
+        ) + frames.content(self.id, properties, body, self._connection.frame_max)
+        return await self._confirmed(data, properties.message_id)
+
+    async def _confirmed(self, data: bytes, message_id: str) -> bool:
+        if not self._confirming:
+            raise RuntimeError("publishing needs a channel in confirm mode")
+        self.write(data)
+        tag = self._next_tag
+        self._next_tag += 1
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._unconfirmed[tag] = (future, message_id)
+        return await future
+
+    async def close(self) -> None:
+        if self._closed is None and self._connection.is_open:
+            with contextlib.suppress(AmqpError):
+                await self.call(commands.Channel.Close(reply_code=200, reply_text="bye"))
+        self._fail(ConnectionLost(f"channel {self.id} closed"))
+
+    # --- frames from the connection -------------------------------------------------------
+
+    def on_method(self, payload: bytes) -> None:
+        index = int.from_bytes(payload[:4], "big")
+        if index == frames.BASIC_DELIVER:
+            self._incoming = frames.Deliver(payload)
+        elif index == frames.BASIC_ACK:
+            self._settle(*frames.confirm(payload), nacked=False)
+        elif index == frames.BASIC_NACK:
+            self._settle(*frames.confirm(payload), nacked=True)
+        elif index == frames.BASIC_RETURN:
+            self._returning = True
+        else:
+            self._on_other(frames.decode_method(payload))
+
+    def on_header(self, payload: bytes) -> None:
+        self._header = payload
+        self._expected = frames.body_size(payload)
+        self._chunks = []
+        if self._expected == 0:
+            self._content_done(b"")
+
+    def on_body(self, payload: bytes) -> None:
+        if self._expected == len(payload) and not self._chunks:
+            self._content_done(payload)
+            return
+        self._chunks.append(payload)
+        if sum(map(len, self._chunks)) >= self._expected:
+            self._content_done(b"".join(self._chunks))
+
+    def _content_done(self, body: bytes) -> None:
+        self._chunks = []
+        if self._returning:
+            self._returning = False
+            message_id = frames.decode_properties(self._header)[1].message_id
+            if message_id:
+                self._returned.add(message_id)
+            return
+        deliver, self._incoming = self._incoming, None
+        if deliver is None:
+            raise AmqpError(f"content without a delivery on channel {self.id}")
+        consumer = self._consumers.get(deliver.consumer_tag)
+        if consumer is None:  # cancelled meanwhile: the broker requeues it
+            log.debug("delivery for cancelled consumer %s", deliver.consumer_tag)
+            return
+        consumer(Delivery(self, deliver, self._header, body))
+
+    def _settle(self, tag: int, multiple: bool, *, nacked: bool) -> None:
+        if multiple:
+            tags = [t for t in self._unconfirmed if t <= tag]
+        else:
+            tags = [tag] if tag in self._unconfirmed else []
+        for settled in tags:
+            future, message_id = self._unconfirmed.pop(settled)
+            if future.done():
+                continue
+            if nacked:
+                future.set_exception(PublishNacked(f"publish {settled} nacked by the broker"))
+            elif message_id in self._returned:
+                self._returned.discard(message_id)
+                future.set_result(False)
+            else:
+                future.set_result(True)
+
+    def _on_other(self, method: Frame) -> None:
+        if isinstance(method, commands.Channel.Close):
+            self._connection.write(frames.method(self.id, commands.Channel.CloseOk()))
+            closed = BrokerClosed(method.reply_code or 0, method.reply_text)
+            log.warning("RabbitMQ closed channel %d: %s", self.id, closed)
+            self._fail(closed)
+            self._connection.forget(self.id)
+            if self.on_broker_close is not None:
+                self.on_broker_close(closed)
+        elif isinstance(method, commands.Basic.Cancel):
+            # The broker ended a consumer (queue deleted, HA failover): the owner reconnects,
+            # which declares and consumes again, as oslo does on ConsumerCancelled.
+            log.warning("the broker cancelled consumer %s", method.consumer_tag)
+            self._consumers.pop(method.consumer_tag or "", None)
+            self._connection.lose(ConnectionLost(f"consumer {method.consumer_tag} cancelled"))
+        elif isinstance(method, commands.Channel.Flow):
+            self._connection.write(frames.method(self.id, commands.Channel.FlowOk(method.active)))
+        elif self._calls:
+            future = self._calls.popleft()
+            if not future.done():
+                future.set_result(method)
+        else:
+            log.debug("unexpected %s on channel %d", method.name, self.id)
+
+    def _fail(self, reason: BaseException) -> None:
+        if self._closed is not None:
+            return
+        self._closed = reason
+        while self._calls:
+            future = self._calls.popleft()
+            if not future.done():
+                future.set_exception(reason)
+        for unconfirmed, _ in self._unconfirmed.values():
+            if not unconfirmed.done():
+                unconfirmed.set_exception(reason)
+        self._unconfirmed.clear()
+        self._consumers.clear()
+
+
+class Connection(asyncio.Protocol):
+    """Open with `await Connection.open(...)`; `closed` resolves with why it ended."""
+
+    def __init__(self, username: str, password: str, virtual_host: str, heartbeat: int, name: str):
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._credentials = f"\0{username}\0{password}"
+        self._virtual_host = virtual_host
+        self._heartbeat_wanted = heartbeat
+        self._name = name
+        self._transport: asyncio.Transport | None = None
+        self._buffer = b""
+        self._channels: dict[int, Channel] = {}
+        self._handshake: asyncio.Future[Frame] | None = None
+        self._handshake_waiting: type[Frame] | None = None
+        self._heartbeat_timer: asyncio.TimerHandle | None = None
+        self._received = True
+        self._quiet_ticks = 0
+        self.frame_max = _FRAME_MAX
+        self.heartbeat = 0
+        self.closed: asyncio.Future[BaseException] = loop.create_future()
+
+    @classmethod
+    async def open(
+        cls,
+        host: str,
+        port: int,
+        *,
+        username: str,
+        password: str,
+        virtual_host: str,
+        heartbeat: int,
+        name: str,
+        ssl_context: ssl.SSLContext | None = None,
+        timeout: float = 10,
+    ) -> Connection:
+        loop = asyncio.get_running_loop()
+        connection = cls(username, password, virtual_host, heartbeat, name)
+        try:
+            async with asyncio.timeout(timeout):
+                await loop.create_connection(lambda: connection, host, port, ssl=ssl_context)
+                await connection._negotiate()
+        except BaseException:
+            connection.abort()
+            raise
+        return connection
+
+    @property
+    def is_open(self) -> bool:
+        return not self.closed.done()
+
+    def write(self, data: bytes) -> None:
+        if self._transport is None or self.closed.done():
+            raise ConnectionLost("the AMQP connection is closed")
+        self._transport.write(data)
+
+    async def channel(self) -> Channel:
+        channel_id = next(i for i in range(1, _CHANNEL_MAX + 1) if i not in self._channels)
+        channel = Channel(self, channel_id)
+        self._channels[channel_id] = channel
+        await channel.call(commands.Channel.Open())
+        return channel
+
+    def forget(self, channel_id: int) -> None:
+        self._channels.pop(channel_id, None)
+
+    async def close(self) -> None:
+        if self.closed.done():
+            return
+        try:
+            self.write(frames.method(0, commands.Connection.Close(200, "bye", 0, 0)))
+            await asyncio.wait_for(asyncio.shield(self.closed), 3)
+        except (TimeoutError, AmqpError):
+            pass
+        self.lose(ConnectionLost("closed by us"))
+
+    def abort(self) -> None:
+        self.lose(ConnectionLost("aborted"))
+
+    def lose(self, reason: BaseException) -> None:
+        if self._transport is not None:
+            self._transport.abort()
+        self._ended(reason)
+
+    # --- handshake --------------------------------------------------------------------
+
+    def _expect(self, kind: type[Frame]) -> asyncio.Future[Frame]:
+        # Set before the request goes out: the answer can arrive in the next read.
+        self._handshake = self._loop.create_future()
+        self._handshake_waiting = kind
+        return self._handshake
+
+    async def _negotiate(self) -> None:
+        assert self._transport is not None
+        waiting = self._expect(commands.Connection.Start)
+        self._transport.write(frames.PROTOCOL_HEADER)
+        start = await waiting
+        assert isinstance(start, commands.Connection.Start)
+        if b"PLAIN" not in start.mechanisms.encode().split():
+            raise AmqpError(f"the broker offers no PLAIN login ({start.mechanisms})")
+        waiting = self._expect(commands.Connection.Tune)
+        self.write(
+            frames.method(
+                0,
+                commands.Connection.StartOk(
+                    client_properties=self._client_properties(),
+                    mechanism="PLAIN",
+                    response=self._credentials,
+                    locale="en_US",
+                ),
+            )
+        )
+        tune = await waiting
+        assert isinstance(tune, commands.Connection.Tune)
+        self.frame_max = min(tune.frame_max or _FRAME_MAX, _FRAME_MAX)
+        channel_max = min(tune.channel_max or _CHANNEL_MAX, _CHANNEL_MAX)
+        if self._heartbeat_wanted and tune.heartbeat:
+            self.heartbeat = min(self._heartbeat_wanted, tune.heartbeat)
+        else:
+            self.heartbeat = 0
+        self.write(
+            frames.method(
+                0, commands.Connection.TuneOk(channel_max, self.frame_max, self.heartbeat)
+            )
+        )
+        waiting = self._expect(commands.Connection.OpenOk)
+        self.write(frames.method(0, commands.Connection.Open(virtual_host=self._virtual_host)))
+        await waiting
+        if self.heartbeat:
+            self._heartbeat_timer = self._loop.call_later(self.heartbeat / 2, self._heartbeat_tick)
+
+    def _client_properties(self) -> dict[str, Any]:
+        from aioconductor import __version__
+
+        return {
+            "product": "aioconductor",
+            "version": __version__,
+            "platform": f"Python {platform.python_version()}",
+            "connection_name": self._name,
+            "capabilities": {
+                "authentication_failure_close": True,
+                "basic.nack": True,
+                "connection.blocked": True,
+                "consumer_cancel_notify": True,
+                "publisher_confirms": True,
+            },
+        }
+
+    def _heartbeat_tick(self) -> None:
+        if self.closed.done():
+            return
+        if self._received:
+            self._received = False
+            self._quiet_ticks = 0
+        else:
+            self._quiet_ticks += 1
+            if self._quiet_ticks >= _MISSED_HEARTBEATS:
+                log.warning("no data from RabbitMQ for %d s: connection dead", 2 * self.heartbeat)
+                self.lose(ConnectionLost("missed heartbeats"))
+                return
+        self.write(frames.heartbeat())
+        self._heartbeat_timer = self._loop.call_later(self.heartbeat / 2, self._heartbeat_tick)
+
+    # --- asyncio.Protocol -------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports do not subclass asyncio.Transport; they implement it.
+        self._transport = cast("asyncio.Transport", transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._ended(ConnectionLost(str(exc) if exc else "the broker closed the socket"))
+
+    def data_received(self, data: bytes) -> None:
+        self._received = True
+        buffer = self._buffer + data if self._buffer else data
+        size = len(buffer)
+        pos = 0
+        try:
+            while size - pos >= frames.FRAME_OVERHEAD:
+                kind = buffer[pos]
+                channel = int.from_bytes(buffer[pos + 1 : pos + 3], "big")
+                end = pos + 7 + int.from_bytes(buffer[pos + 3 : pos + 7], "big")
+                if end >= size:
+                    break
+                if buffer[end] != frames.FRAME_END:
+                    raise AmqpError("frame without its end octet: not an AMQP 0-9-1 peer?")
+                payload = buffer[pos + 7 : end]
+                pos = end + 1
+                self._on_frame(kind, channel, payload)
+        except Exception as exc:
+            # A frame we cannot parse leaves the stream unusable: drop the connection, the
+            # owner reconnects, and the broker requeues what we had not acked.
+            log.error("AMQP protocol error; dropping the connection: %s", exc, exc_info=True)
+            self.lose(ConnectionLost(f"protocol error: {exc}"))
+            return
+        self._buffer = buffer[pos:] if pos < size else b""
+
+    def _on_frame(self, kind: int, channel_id: int, payload: bytes) -> None:
+        if channel_id:
+            channel = self._channels.get(channel_id)
+            if channel is None:
+                log.debug("frame for unknown channel %d", channel_id)
+            elif kind == frames.BODY:
+                channel.on_body(payload)
+            elif kind == frames.METHOD:
+                channel.on_method(payload)
+            elif kind == frames.HEADER:
+                channel.on_header(payload)
+            return
+        if kind == frames.HEARTBEAT:
+            return
+        if kind != frames.METHOD:
+            raise AmqpError(f"frame type {kind} on channel 0")
+        method = frames.decode_method(payload)
+        if isinstance(method, commands.Connection.Close):
+            self._transport_write_quietly(frames.method(0, commands.Connection.CloseOk()))
+            self.lose(BrokerClosed(method.reply_code or 0, method.reply_text))
+        elif isinstance(method, commands.Connection.CloseOk):
+            self.lose(ConnectionLost("closed by us"))
+        elif isinstance(method, commands.Connection.Blocked):
+            log.warning("RabbitMQ blocked this connection: %s", method.reason)
+        elif isinstance(method, commands.Connection.Unblocked):
+            log.info("RabbitMQ unblocked this connection")
+        elif self._handshake is not None and isinstance(method, self._handshake_waiting or ()):
+            if not self._handshake.done():
+                self._handshake.set_result(method)
+        else:
+            raise AmqpError(f"unexpected {method.name} on channel 0")
+
+    def _transport_write_quietly(self, data: bytes) -> None:
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.write(data)
+
+    def _ended(self, reason: BaseException) -> None:
+        if self.closed.done():
+            return
+        self.closed.set_result(reason)
+        if self._heartbeat_timer is not None:
+            self._heartbeat_timer.cancel()
+        if self._handshake is not None and not self._handshake.done():
+            self._handshake.set_exception(reason)
+        for channel in list(self._channels.values()):
+            channel._fail(reason)
+        self._channels.clear()
