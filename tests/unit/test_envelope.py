@@ -148,3 +148,11 @@ def test_builtin_failure_format() -> None:
         ["missing"],
         "'missing'",
     )
+
+
+def test_reply_unique_ids_look_like_oslo_ones_and_never_repeat() -> None:
+    from aioconductor.messaging.envelope import next_unique_id
+
+    ids = [next_unique_id() for _ in range(10_000)]
+    assert len(set(ids)) == len(ids)
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)

@@ -7,8 +7,9 @@ namespace, version, `_msg_id`, `_reply_q`, `_timeout`, `_unique_id` and `_contex
 
 from __future__ import annotations
 
+import itertools
 import json
-import uuid
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,9 +149,21 @@ def encode_reply(msg_id: str, result: Any, failure: str | None, *, ending: bool)
         "failure": failure,
         "ending": ending,
         "_msg_id": msg_id,
-        "_unique_id": uuid.uuid4().hex,
+        "_unique_id": next_unique_id(),
     }
     return wrap(jsonwire.dumps(inner))
+
+
+# oslo's caller drops a reply whose `_unique_id` it saw recently; any string unique among a
+# caller's replies does, and uuid4 costs a getrandom call per reply. Random per process and
+# pid-tagged, so forked workers never share a sequence.
+_unique_prefix = f"{os.urandom(6).hex()}{os.getpid() & 0xFFFF:04x}"
+_unique_counter = itertools.count(int.from_bytes(os.urandom(4), "big"))
+
+
+def next_unique_id() -> str:
+    """32 hex digits, as uuid4().hex gives."""
+    return f"{_unique_prefix}{next(_unique_counter) & 0xFFFF_FFFF_FFFF_FFFF:016x}"
 
 
 def wrap(inner_json: str) -> bytes:

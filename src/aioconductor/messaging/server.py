@@ -139,7 +139,10 @@ class RpcServer:
         tags = []
         for spec in self._topology.queues:
             await declare(consume, spec)
-            tags.append(await consume.consume(spec.name, self._on_message, spec.consumer_arguments))
+            if not self._stopping:  # reconnected while draining: replies only
+                tags.append(
+                    await consume.consume(spec.name, self._on_message, spec.consumer_arguments)
+                )
         # Without either channel this connection serves nothing: start over on a new one.
         consume.on_broker_close = reply.on_broker_close = connection.lose
         self._consume_channel, self._reply_channel, self._consumer_tags = consume, reply, tags

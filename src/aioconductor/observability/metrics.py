@@ -7,6 +7,8 @@ every worker's files on /metrics.
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram
 
 _PREFIX = "aioconductor"
@@ -58,10 +60,21 @@ REPLIES_DROPPED = Counter(
 
 
 class RequestMetrics:
-    """The server's view of metrics: small, so tests can pass a recorder instead."""
+    """The server's view of metrics: small, so tests can pass a recorder instead.
+
+    Label children are kept here: `labels()` takes a lock and builds a key on every call,
+    twice per request.
+    """
+
+    def __init__(self) -> None:
+        self._received: dict[tuple[str, str], Any] = {}
+        self._durations: dict[str, Any] = {}
 
     def received(self, method: str, route: str) -> None:
-        RECEIVED.labels(method, route).inc()
+        child = self._received.get((method, route))
+        if child is None:
+            child = self._received[method, route] = RECEIVED.labels(method, route)
+        child.inc()
 
     def failed(self, method: str, error: str) -> None:
         FAILED.labels(method, error).inc()
@@ -70,7 +83,10 @@ class RequestMetrics:
         REJECTED.labels(reason).inc()
 
     def observe(self, method: str, seconds: float) -> None:
-        DURATION.labels(method).observe(seconds)
+        child = self._durations.get(method)
+        if child is None:
+            child = self._durations[method] = DURATION.labels(method)
+        child.observe(seconds)
 
     def in_flight(self, delta: int) -> None:
         IN_FLIGHT.inc(delta)

@@ -104,5 +104,8 @@ class RobustConnection:
                 except Exception as exc:
                     log.warning("setting up the new connection failed: %s", exc)
                     connection.abort()
+                except BaseException:  # cancelled by close(): leave no socket behind
+                    connection.abort()
+                    raise
             await asyncio.sleep(delay)
             delay = min(delay + opts.rabbit_retry_backoff, opts.rabbit_interval_max)
