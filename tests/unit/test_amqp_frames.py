@@ -31,7 +31,7 @@ def test_reject_is_a_single_message_nack(requeue: bool) -> None:
 @pytest.mark.parametrize("size", [0, 1_000, 131_072 - 8, 131_072 - 7, 400_000])
 def test_reply_reads_back_as_oslo_reply_publish(size: int) -> None:
     body = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
-    data = frames.reply(2, "reply_abc", "17", body, 131_072)
+    data = b"".join(frames.reply(2, "reply_abc", "17", body, 131_072))
     publish, content_header, *bodies = parse_all(data)
     assert isinstance(publish, commands.Basic.Publish)
     assert (publish.exchange, publish.routing_key, publish.mandatory) == ("", "reply_abc", True)

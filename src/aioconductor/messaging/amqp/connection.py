@@ -126,10 +126,10 @@ class Channel:
     def is_open(self) -> bool:
         return self._closed is None
 
-    def write(self, data: bytes) -> None:
+    def write(self, *data: frames.Buffer) -> None:
         if self._closed is not None:
             raise ConnectionLost(f"channel {self.id} is closed: {self._closed}")
-        self._connection.write(data)
+        self._connection.write(*data)
 
     async def call(self, method: Frame) -> Frame:
         """Send a synchronous method and wait for the broker's answer to it."""
@@ -182,10 +182,13 @@ class Channel:
         ) + frames.content(self.id, properties, body, self._connection.frame_max)
         return await self._confirmed(data, properties.message_id)
 
-    async def _confirmed(self, data: bytes, message_id: str) -> bool:
+    async def _confirmed(self, data: bytes | list[frames.Buffer], message_id: str) -> bool:
         if not self._confirming:
             raise RuntimeError("publishing needs a channel in confirm mode")
-        self.write(data)
+        if isinstance(data, list):
+            self.write(*data)
+        else:
+            self.write(data)
         tag = self._next_tag
         self._next_tag += 1
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
@@ -313,7 +316,7 @@ class Connection(asyncio.Protocol):
         self._name = name
         self._transport: asyncio.Transport | None = None
         self._buffer = b""
-        self._pending: list[bytes] = []
+        self._pending: list[frames.Buffer] = []
         self._channels: dict[int, Channel] = {}
         self._handshake: asyncio.Future[Frame] | None = None
         self._handshake_waiting: type[Frame] | None = None
@@ -353,7 +356,7 @@ class Connection(asyncio.Protocol):
     def is_open(self) -> bool:
         return not self.closed.done()
 
-    def write(self, data: bytes) -> None:
+    def write(self, *data: frames.Buffer) -> None:
         """Queue frames; they leave in one socket write at the end of this loop pass.
 
         On loopback a send costs tens of µs of the sender's CPU (the receiver's network stack
@@ -363,12 +366,15 @@ class Connection(asyncio.Protocol):
             raise ConnectionLost("the AMQP connection is closed")
         if not self._pending:
             self._loop.call_soon(self._flush)
-        self._pending.append(data)
+        self._pending += data
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, []
         if self._transport is not None and not self._transport.is_closing():
-            self._transport.write(b"".join(pending) if len(pending) > 1 else pending[0])
+            if len(pending) == 1:
+                self._transport.write(pending[0])
+            else:
+                self._transport.writelines(pending)  # one writev, nothing joined
 
     async def channel(self) -> Channel:
         channel_id = next(i for i in range(1, _CHANNEL_MAX + 1) if i not in self._channels)
