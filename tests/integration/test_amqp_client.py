@@ -151,3 +151,30 @@ def test_a_channel_closed_by_the_broker_is_replaced(exchange_name: str) -> None:
     finally:
         clients.close()
         thread.stop()
+
+
+def test_a_connection_closed_by_the_broker_is_replaced(exchange_name: str) -> None:
+    """`rabbitmqctl close_all_connections` (an operator, a node going into maintenance) sends
+    Connection.Close rather than cutting the socket."""
+    import shutil
+    import subprocess
+
+    if shutil.which("rabbitmqctl") is None:
+        pytest.skip("needs rabbitmqctl")
+    thread = ServerThread(settings_for(exchange_name, rabbit.url())).start()
+    try:
+        subprocess.run(
+            ["rabbitmqctl", "-q", "close_all_connections", "-p", rabbit.vhost(), "maintenance"],
+            check=True,
+            capture_output=True,
+        )
+        assert wait_until(lambda: not thread.server.status.connected, 10)
+        assert wait_until(lambda: thread.server.status.connected, 20)
+        clients = OsloClients(exchange_name)  # a caller that connects after the closing
+        try:
+            ping = clients.client(namespace="baseapi", timeout=10)
+            assert ping.call(CTX, "ping", arg="reopened")["arg"] == "reopened"
+        finally:
+            clients.close()
+    finally:
+        thread.stop()
