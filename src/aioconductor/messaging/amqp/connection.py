@@ -8,7 +8,6 @@ broker's own close reason) and `closed` resolves, so the owner can start again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import platform
 import ssl
@@ -194,12 +193,6 @@ class Channel:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._unconfirmed[tag] = (future, message_id)
         return await future
-
-    async def close(self) -> None:
-        if self._closed is None and self._connection.is_open:
-            with contextlib.suppress(AmqpError):
-                await self.call(commands.Channel.Close(reply_code=200, reply_text="bye"))
-        self._fail(ConnectionLost(f"channel {self.id} closed"))
 
     # --- frames from the connection -------------------------------------------------------
 

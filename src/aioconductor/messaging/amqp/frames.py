@@ -28,8 +28,7 @@ BASIC_NACK: Final = 0x003C0078
 BASIC_RETURN: Final = 0x003C0032
 
 _frame_head = struct.Struct(">BHI")
-_ack = struct.Struct(">BHIIQBB")
-_nack_or_reject = struct.Struct(">BHIIQBB")
+_tag_method = struct.Struct(">BHIIQBB")  # Basic.Ack / Basic.Nack: tag and flag bits
 _header_head = struct.Struct(">BHIHHQH")
 _heartbeat = struct.pack(">BHIB", HEARTBEAT, 0, 0, FRAME_END)
 
@@ -74,12 +73,12 @@ def _body_frames(channel: int, body: bytes, frame_max: int) -> list[bytes]:
 
 
 def ack(channel: int, delivery_tag: int) -> bytes:
-    return _ack.pack(METHOD, channel, 13, BASIC_ACK, delivery_tag, 0, FRAME_END)
+    return _tag_method.pack(METHOD, channel, 13, BASIC_ACK, delivery_tag, 0, FRAME_END)
 
 
 def reject(channel: int, delivery_tag: int, *, requeue: bool) -> bytes:
     # Basic.Nack with multiple=False is Basic.Reject; RabbitMQ treats both alike.
-    return _nack_or_reject.pack(
+    return _tag_method.pack(
         METHOD, channel, 13, BASIC_NACK, delivery_tag, 0b10 if requeue else 0, FRAME_END
     )
 

@@ -52,10 +52,6 @@ class RobustConnection:
         self._ready.set()
         self._watcher = asyncio.create_task(self._watch(), name="amqp-reconnect")
 
-    @property
-    def is_connected(self) -> bool:
-        return self._ready.is_set()
-
     async def ready(self) -> Connection:
         """The open connection, once there is one."""
         while True:
