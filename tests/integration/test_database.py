@@ -190,7 +190,11 @@ async def test_a_large_result_does_not_keep_its_receive_buffer_in_the_pool() -> 
         return await buffer_size(conn)
 
     try:
-        assert await db.run(big_read) >= 2_000_000  # it did grow to hold the row
+        # It grew to hold the row. asyncmy itself cuts a buffer over 1 MiB back to 256 KiB
+        # when more bytes arrive after it was drained (the packet ending the result may come
+        # in a read of its own), so the size seen here is 2 MB or 256 KiB: both keep far
+        # more than an idle connection needs.
+        assert await db.run(big_read) > 128 * 1024
         assert await db.run(buffer_size) <= 64 * 1024  # and was given back at check-in
     finally:
         await db.close()
