@@ -74,7 +74,7 @@ class ReplySender:
             try:
                 channel = self._open_channel()
                 if channel is None:  # the connection is down: wait for it, up to the deadline
-                    async with asyncio.timeout_at(_loop_deadline(deadline)):
+                    async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
                         channel = await self._channel()
                 if await channel.publish_reply(reply_q, body):
                     return True
@@ -109,8 +109,3 @@ class ReplySender:
         while True:
             await asyncio.sleep(interval)
             await self.send(reply_q, msg_id, None, None, ending=False)
-
-
-def _loop_deadline(monotonic_deadline: float) -> float:
-    loop = asyncio.get_running_loop()
-    return loop.time() + max(0.0, monotonic_deadline - time.monotonic())

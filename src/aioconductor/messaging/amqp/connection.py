@@ -12,7 +12,7 @@ import logging
 import platform
 import ssl
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Final, cast
 
 from pamqp import commands
@@ -175,19 +175,19 @@ class Channel:
         """Publish any message and wait for its confirm; False when it was returned."""
         if not properties.message_id:
             properties.message_id = str(self._next_tag)
-        data = frames.method(
-            self.id,
-            commands.Basic.Publish(exchange=exchange, routing_key=routing_key, mandatory=mandatory),
-        ) + frames.content(self.id, properties, body, self._connection.frame_max)
-        return await self._confirmed(data, properties.message_id)
+        publish = commands.Basic.Publish(
+            exchange=exchange, routing_key=routing_key, mandatory=mandatory
+        )
+        frames_out = [
+            frames.method(self.id, publish),
+            frames.content(self.id, properties, body, self._connection.frame_max),
+        ]
+        return await self._confirmed(frames_out, properties.message_id)
 
-    async def _confirmed(self, data: bytes | list[frames.Buffer], message_id: str) -> bool:
+    async def _confirmed(self, data: Sequence[frames.Buffer], message_id: str) -> bool:
         if not self._confirming:
             raise RuntimeError("publishing needs a channel in confirm mode")
-        if isinstance(data, list):
-            self.write(*data)
-        else:
-            self.write(data)
+        self.write(*data)
         tag = self._next_tag
         self._next_tag += 1
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
@@ -248,15 +248,14 @@ class Channel:
             tags = [tag] if tag in self._unconfirmed else []
         for settled in tags:
             future, message_id = self._unconfirmed.pop(settled)
+            returned = message_id in self._returned
+            self._returned.discard(message_id)  # also for a publisher that gave up waiting
             if future.done():
                 continue
             if nacked:
                 future.set_exception(PublishNacked(f"publish {settled} nacked by the broker"))
-            elif message_id in self._returned:
-                self._returned.discard(message_id)
-                future.set_result(False)
             else:
-                future.set_result(True)
+                future.set_result(not returned)
 
     def _on_other(self, method: Frame) -> None:
         if isinstance(method, commands.Channel.Close):
