@@ -32,6 +32,10 @@ def test_instance_saves_match_nova(outcome: Outcome) -> None:
     assert_same_tables(outcome)
     steps = {s["label"]: s for s in outcome.ours}
     assert steps["conflict"]["error"]["class"] == "UnexpectedTaskStateError"
+    assert steps["conflict after extra values"]["error"]["class"] == "UnexpectedTaskStateError"
+    extra = {row["instance_uuid"]: row for row in outcome.our_tables["instance_extra"]}
+    devices = extra["5a111111-1111-4111-8111-111111111111"]["device_metadata"]
+    assert devices["nova_object.data"]["devices"][0]["nova_object.data"]["tags"] == ["conflict"]
     assert steps["deleting conflict"]["error"]["class"] == "UnexpectedDeletingTaskStateError"
     assert steps["node without compute_id"]["error"]["class"] == "ObjectActionError"
     assert steps["missing instance"]["error"]["class"] == "InstanceNotFound"

@@ -1,8 +1,11 @@
-"""Instance.get_by_uuid as a coroutine other handlers (refresh, save) reuse."""
+"""Instance.get_by_uuid as coroutines other handlers (refresh, save) reuse: the read of the
+stored rows, and the primitive built from them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -11,6 +14,7 @@ from aioconductor.context import RequestContext
 from aioconductor.errors import InstanceNotFound
 from aioconductor.objects._instance_build import (
     UNSUPPORTED_ATTRS,
+    Children,
     UnsupportedStoredValue,
     build_instance,
 )
@@ -26,9 +30,25 @@ def check_attrs(attrs: Iterable[str], what: str) -> set[str]:
     return wanted
 
 
-async def get_instance(
+@dataclass(slots=True)
+class StoredInstance:
+    """An instance row (with its info cache and extra columns when asked for) and children."""
+
+    row: dict[str, Any]
+    children: Children
+    attrs: set[str]
+
+    def build(self) -> Primitive:
+        try:
+            return build_instance(self.row, self.attrs, self.children, with_info_cache_join=True)
+        except UnsupportedStoredValue as exc:
+            raise not_native(f"Instance.get_by_uuid ({exc})") from None
+
+
+async def read_instance(
     conn: AsyncConnection, ctx: RequestContext, uuid: str, expected_attrs: Iterable[str]
-) -> Primitive:
+) -> StoredInstance:
+    """`_instance_get_by_uuid` with its columns_to_join; InstanceNotFound when absent."""
     attrs = check_attrs(expected_attrs, "Instance.get_by_uuid")
     if "fault" in attrs:
         # nova joinedloads models.Instance.fault, which does not exist: AttributeError.
@@ -37,7 +57,10 @@ async def get_instance(
     if row is None:
         raise InstanceNotFound(instance_id=uuid)
     children = await load_children(conn, ctx, [uuid], attrs, list_semantics=False)
-    try:
-        return build_instance(row, attrs, children[uuid], with_info_cache_join=True)
-    except UnsupportedStoredValue as exc:
-        raise not_native(f"Instance.get_by_uuid ({exc})") from None
+    return StoredInstance(row, children[uuid], attrs)
+
+
+async def get_instance(
+    conn: AsyncConnection, ctx: RequestContext, uuid: str, expected_attrs: Iterable[str]
+) -> Primitive:
+    return (await read_instance(conn, ctx, uuid, expected_attrs)).build()

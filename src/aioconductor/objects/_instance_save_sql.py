@@ -32,7 +32,7 @@ def _scope(ctx: RequestContext) -> tuple[str, list[Any]]:
 
 
 async def current_states(conn: AsyncConnection, ctx: RequestContext, uuid: str) -> dict[str, Any]:
-    """The row `instance_update_and_get_original` reads first; InstanceNotFound if absent."""
+    """The states of the row (Instance.destroy's check); InstanceNotFound if absent."""
     scope, args = _scope(ctx)
     row = await raw.fetch_one(
         conn,
@@ -55,7 +55,7 @@ async def compare_and_set(
 ) -> None:
     """oslo.db's update_on_match: UPDATE only while the expected states hold, else nova's
     conflict errors built from the row read before."""
-    sets = {**values, "updated_at": utcnow()}  # the column's onupdate
+    sets = {"updated_at": utcnow(), **values}  # the column's onupdate, unless given
     where, args = _scope(ctx)
     for field, allowed in expected.items():
         parts = []

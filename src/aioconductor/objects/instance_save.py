@@ -1,13 +1,18 @@
 """Instance.save: seven per boot, two per delete, every lifecycle change; nova's heaviest call.
 
 The steps and their order are nova's (objects/instance.py `save`):
-1. object fields first: a changed nested info cache is written (its own transaction), the
-   extra fields that changed are collected (pci_requests always, when set) and written to
-   `instance_extra` in a transaction of their own, before anything else;
-2. if no column changed, nothing more happens and the object's changes are NOT reset;
-3. otherwise one transaction: read the row, UPDATE it only while `expected_task_state` /
-   `expected_vm_state` hold (else nova's conflict errors), rewrite metadata and
-   system_metadata in place, and reload the columns and joined fields the object carries.
+1. object fields first: a changed nested info cache is written (its own transaction), and
+   the extra fields that changed are collected (pci_requests always, when set);
+2. if no column changed, the extra values are written to `instance_extra` and nothing more
+   happens: the object's changes are NOT reset;
+3. otherwise: write the extra values, read the row with the joined fields the object
+   carries, UPDATE it only while `expected_task_state` / `expected_vm_state` hold (else
+   nova's conflict errors), rewrite metadata and system_metadata in place, and answer with
+   the row read first with the new values set on it, as oslo.db's update_on_match leaves
+   nova's object.
+nova writes the extra values in a transaction of their own; here they share the instance's
+(a COMMIT round trip less per save), and are still committed when the instance update fails
+with one of nova's errors, so the tables end as nova leaves them.
 Every object-valued field comes back in the updates: nova's conductor compares them by
 identity. Notifications (notify_on_state_change) are not sent: Settings.forwarded_pairs hands
 Instance.save to the legacy conductor when nova.conf asks for them.
@@ -21,7 +26,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from aioconductor.conductor.endpoints import not_native
-from aioconductor.errors import ObjectActionError
+from aioconductor.errors import NovaError, ObjectActionError
 from aioconductor.objects import _instance_save_sql as sql
 from aioconductor.objects import _instance_tables as t
 from aioconductor.objects._instance_build import (
@@ -30,9 +35,9 @@ from aioconductor.objects._instance_build import (
     JOINED_FIELDS,
     changed_children,
 )
-from aioconductor.objects._instance_get import get_instance
+from aioconductor.objects._instance_get import read_instance
 from aioconductor.objects.instance_info_cache import cache_data, write_network_info
-from aioconductor.objects.primitives import Primitive, dt_from_wire, dt_to_wire, is_object
+from aioconductor.objects.primitives import Primitive, dt_from_wire, is_object
 from aioconductor.objects.registry import InstanceCall, remotable
 
 # Instance fields declared as ObjectField: saved through their own rules, never as columns
@@ -176,12 +181,12 @@ async def save(
             **{k: v for k, v in cache.items() if k != "nova_object.changes"},
             "nova_object.data": {**cache["nova_object.data"], **cache_data(row)},
         }
-    if plan.extra:
-        await call.db.run(lambda conn: sql.update_extra(conn, ctx, uuid, plan.extra))
     if "keypairs" in plan.reset and data.get("keypairs") is not None:
         data["keypairs"] = _without_changes(data["keypairs"])
 
     if not plan.columns:
+        if plan.extra:
+            await call.db.run(lambda conn: sql.update_extra(conn, ctx, uuid, plan.extra))
         # nova returns here without obj_reset_changes(): only what it reset itself goes
         remaining = changes - plan.reset
         if plan.cache_network_info is not _MISSING:
@@ -199,26 +204,49 @@ async def save(
     if "system_metadata" not in attrs:
         attrs.append("system_metadata")
 
-    async def work(conn: AsyncConnection) -> dict[str, Any]:
-        original = await sql.current_states(conn, ctx, uuid)
-        await sql.compare_and_set(conn, ctx, uuid, values, expected, original)
+    async def update(conn: AsyncConnection) -> Primitive:
+        """`instance_update_and_get_original`: nova's result is the row it read first with
+        the new values set on it in memory (oslo.db's update_on_match), never a re-read."""
+        stored = await read_instance(conn, ctx, uuid, attrs)
+        await sql.compare_and_set(conn, ctx, uuid, values, expected, stored.row)
+        stored.row.update(values)
         if metadata is not None:
             await sql.rewrite_metadata(conn, uuid, "instance_metadata", metadata)
+            stored.children.metadata = _in_place(stored.children.metadata, metadata)
         if system_metadata is not None:
             await sql.rewrite_metadata(conn, uuid, "instance_system_metadata", system_metadata)
-        reloaded: dict[str, Any] = (await get_instance(conn, ctx, uuid, attrs))["nova_object.data"]
-        # nova's object is the row it read first with the new values set on it: the
-        # updated_at the UPDATE stamped is not in it
-        reloaded["updated_at"] = dt_to_wire(original["updated_at"])
-        return reloaded
+            stored.children.system_metadata = _in_place(
+                stored.children.system_metadata, system_metadata
+            )
+        return stored.build()
 
-    reloaded = await call.db.run(work)
-    for name, value in reloaded.items():
+    async def work(conn: AsyncConnection) -> Primitive | NovaError:
+        if not plan.extra:
+            return await update(conn)
+        # One transaction where nova has two (the extra values, then the instance): the
+        # extra values stay committed when the instance update fails, as in nova.
+        await sql.update_extra(conn, ctx, uuid, plan.extra)
+        try:
+            return await update(conn)
+        except NovaError as failure:
+            return failure
+
+    outcome = await call.db.run(work)
+    if isinstance(outcome, NovaError):
+        raise outcome
+    for name, value in outcome["nova_object.data"].items():
         if is_object(value) or data.get(name, _MISSING) != value:
             call.set_field(name, value)
     _report_objects(call)
     call.reset_changes()
     obj.changes.update(changed_children(obj.data))
+
+
+def _in_place(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+    """`_instance_metadata_update_in_place` on the loaded rows: kept keys in their stored
+    order with the new values, dropped keys gone, new keys after them."""
+    kept = {key: wanted[key] for key in current if key in wanted}
+    return kept | {key: value for key, value in wanted.items() if key not in kept}
 
 
 def _report_objects(call: InstanceCall) -> None:
