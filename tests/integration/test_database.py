@@ -78,6 +78,22 @@ async def test_raw_only_work_commits_on_the_driver_without_a_rollback(db: Databa
     assert await _rollbacks(db) == before
 
 
+async def test_one_statement_work_is_committed_as_it_runs(db: Database) -> None:
+    await db.insert_row("t", {"id": 30})
+    assert await db.execute("INSERT INTO t VALUES (%s)", (31,)) == 1
+    other = Database.from_url(str(db.engine.url), pool_size=1)
+    try:
+        # no COMMIT followed them, yet another connection sees both rows
+        assert await _scalar(other, "SELECT GROUP_CONCAT(id ORDER BY id) FROM t") == "30,31"
+        assert await db.fetch_one("SELECT COUNT(*) AS n FROM t") == {"n": 2}
+        # and no read leaves a snapshot open behind it: a later row is seen
+        await other.run(lambda c: c.execute(text("INSERT INTO t VALUES (32)")))
+        for _ in range(3):  # every connection of the small pool
+            assert await db.fetch_all("SELECT id FROM t WHERE id > %s", (31,)) == [{"id": 32}]
+    finally:
+        await other.close()
+
+
 async def test_a_connection_returned_mid_transaction_is_rolled_back(db: Database) -> None:
     before = await _rollbacks(db)
     async with db.engine.connect() as conn:  # no commit: an open transaction goes back

@@ -84,7 +84,7 @@ def to_column(name: str, value: Any) -> Any:
 _COLUMNS = ", ".join(f"`{c.name}`" for c in services.c)
 # model_query(read_deleted="no") is forced by every service_* query we serve
 _BY_ID = f"SELECT {_COLUMNS} FROM services WHERE id = %s AND deleted = 0"
-_BY_HOST_AND_BINARY = (
+BY_HOST_AND_BINARY = (
     f"SELECT {_COLUMNS} FROM services WHERE host = %s AND `binary` = %s AND deleted = 0 LIMIT 1"
 )
 
@@ -93,7 +93,7 @@ async def by_host_and_binary(
     conn: AsyncConnection, ctx: RequestContext, host: str, binary: str
 ) -> dict[str, Any] | None:
     # get_by_compute_host runs on every resource-tracker update: raw, like the heartbeat
-    return await raw.fetch_one(conn, _BY_HOST_AND_BINARY, (host, binary))
+    return await raw.fetch_one(conn, BY_HOST_AND_BINARY, (host, binary))
 
 
 async def by_id(conn: AsyncConnection, service_id: int) -> dict[str, Any]:

@@ -65,7 +65,7 @@ async def get_by_instance_uuid(
 ) -> p.Primitive:
     _check_versions(call)
     sql = f"{_SELECT} WHERE instance_uuid = %s{_deleted(call.ctx)}"
-    rows = await call.db.run(lambda conn: raw.fetch_all(conn, sql, (instance_uuid,)))
+    rows = await call.db.fetch_all(sql, (instance_uuid,))
     return _bdm_list(rows)
 
 
@@ -78,7 +78,7 @@ async def get_by_instance_uuids(
     if not uuids:
         return _bdm_list([])
     sql = f"{_SELECT} WHERE instance_uuid IN ({raw.marks(len(uuids))}){_deleted(call.ctx)}"
-    rows = await call.db.run(lambda conn: raw.fetch_all(conn, sql, uuids))
+    rows = await call.db.fetch_all(sql, uuids)
     return _bdm_list(rows)
 
 

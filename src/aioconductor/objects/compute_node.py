@@ -169,7 +169,7 @@ async def _by_uuids(call: ClassCall, uuids: list[str]) -> list[dict[str, Any]]:
     if not uuids:
         return []
     sql = f"{_SELECT} WHERE uuid IN ({raw.marks(len(uuids))}){_deleted(call.ctx)}"
-    return await call.db.run(lambda conn: raw.fetch_all(conn, sql, uuids))
+    return await call.db.fetch_all(sql, uuids)
 
 
 def _by_host_sql(ctx: RequestContext, nodename: bool) -> str:
@@ -189,7 +189,7 @@ async def get_all_by_uuids(call: ClassCall, compute_uuids: list[str]) -> p.Primi
 async def get_all_by_host(call: ClassCall, host: str, use_slave: bool = False) -> p.Primitive:
     _check_list(call)
     sql = _by_host_sql(call.ctx, nodename=False)
-    rows = await call.db.run(lambda conn: raw.fetch_all(conn, sql, (host,)))
+    rows = await call.db.fetch_all(sql, (host,))
     if not rows:
         raise ComputeHostNotFound(host=host)
     return _node_list(rows)
@@ -208,7 +208,7 @@ async def get_by_uuid(call: ClassCall, compute_uuid: str) -> p.Primitive:
 async def get_by_host_and_nodename(call: ClassCall, host: str, nodename: str) -> p.Primitive:
     _check_version(call.version_of("ComputeNode"), "ComputeNode.get_by_host_and_nodename")
     sql = _by_host_sql(call.ctx, nodename=True)
-    row = await call.db.run(lambda conn: raw.fetch_one(conn, sql, (host, nodename)))
+    row = await call.db.fetch_one(sql, (host, nodename))
     if row is None:
         raise ComputeHostNotFound(host=host)
     return _node(row)
@@ -218,7 +218,7 @@ async def get_by_host_and_nodename(call: ClassCall, host: str, nodename: str) ->
 async def get_by_id(call: ClassCall, compute_id: int) -> p.Primitive:
     _check_version(call.version_of("ComputeNode"), "ComputeNode.get_by_id")
     sql = f"{_SELECT} WHERE id = %s{_deleted(call.ctx)} LIMIT 1"
-    row = await call.db.run(lambda conn: raw.fetch_one(conn, sql, (compute_id,)))
+    row = await call.db.fetch_one(sql, (compute_id,))
     if row is None:
         raise ComputeHostNotFound(host=compute_id)
     return _node(row)

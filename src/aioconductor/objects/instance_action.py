@@ -88,7 +88,7 @@ async def action_start(
         "project_id": ctx.project_id, "action": action_name, "start_time": stamp,
         "updated_at": stamp, "created_at": now, "deleted": 0,
     }  # fmt: skip
-    new_id = await call.db.run(lambda conn: raw.insert_row(conn, "instance_actions", values))
+    new_id = await call.db.insert_row("instance_actions", values)
     if not want_result:
         return None
     row = {**dict.fromkeys(_ACTION_COLUMNS + _PERSISTENT), **values, "id": new_id}

@@ -8,7 +8,6 @@ from typing import Any
 
 from aioconductor.conductor.endpoints import not_native
 from aioconductor.context import RequestContext
-from aioconductor.db import raw
 from aioconductor.objects import primitives as p
 from aioconductor.objects.registry import ClassCall, remotable_classmethod
 
@@ -47,7 +46,7 @@ async def share_mappings_by_instance(call: ClassCall, instance_uuid: str) -> p.P
     _check(call, ("ShareMappingList", SHARE_LIST_VERSION), ("ShareMapping", SHARE_VERSION))
     # share_mapping has no soft delete: nova's query has no deleted filter either
     sql = f"SELECT {', '.join(SHARE_COLUMNS)} FROM share_mapping WHERE instance_uuid = %s"
-    rows = await call.db.run(lambda conn: raw.fetch_all(conn, sql, (instance_uuid,)))
+    rows = await call.db.fetch_all(sql, (instance_uuid,))
     objects = [p.make("ShareMapping", SHARE_VERSION, _wire(r, SHARE_COLUMNS)) for r in rows]
     return p.make_list("ShareMappingList", SHARE_LIST_VERSION, objects)
 
@@ -77,14 +76,14 @@ def _pci_list(rows: list[dict[str, Any]]) -> p.Primitive:
 async def pci_devices_by_node(call: ClassCall, node_id: int) -> p.Primitive:
     _check(call, ("PciDeviceList", PCI_LIST_VERSION), ("PciDevice", PCI_VERSION))
     sql = f"{_PCI_SELECT} WHERE compute_node_id = %s{_deleted(call.ctx)}"
-    return _pci_list(await call.db.run(lambda conn: raw.fetch_all(conn, sql, (node_id,))))
+    return _pci_list(await call.db.fetch_all(sql, (node_id,)))
 
 
 @remotable_classmethod("PciDeviceList", "get_by_instance_uuid")
 async def pci_devices_by_instance(call: ClassCall, uuid: str) -> p.Primitive:
     _check(call, ("PciDeviceList", PCI_LIST_VERSION), ("PciDevice", PCI_VERSION))
     sql = f"{_PCI_SELECT} WHERE status = 'allocated' AND instance_uuid = %s{_deleted(call.ctx)}"
-    return _pci_list(await call.db.run(lambda conn: raw.fetch_all(conn, sql, (uuid,))))
+    return _pci_list(await call.db.fetch_all(sql, (uuid,)))
 
 
 # --- ResourceList ---------------------------------------------------------------------------
@@ -96,7 +95,7 @@ RESOURCE_LIST_VERSION = "1.0"
 async def resources_by_instance(call: ClassCall, instance_uuid: str) -> p.Primitive | None:
     _check(call, ("ResourceList", RESOURCE_LIST_VERSION), ("Resource", "1.0"))
     sql = f"SELECT resources FROM instance_extra WHERE instance_uuid = %s{_deleted(call.ctx)}"
-    row = await call.db.run(lambda conn: raw.fetch_one(conn, sql, (instance_uuid,)))
+    row = await call.db.fetch_one(sql, (instance_uuid,))
     if row is None or row["resources"] is None:
         return None
     stored: p.Primitive = json.loads(row["resources"])

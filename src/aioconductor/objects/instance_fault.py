@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from aioconductor.conductor.endpoints import not_native
-from aioconductor.db import raw
 from aioconductor.errors import ObjectActionError
 from aioconductor.objects import primitives as p
 from aioconductor.objects.registry import InstanceCall, remotable
@@ -31,7 +30,7 @@ async def create(call: InstanceCall) -> None:
     values.update(created_at=now, deleted=0)
 
     try:
-        fault_id = await call.db.run(lambda conn: raw.insert_row(conn, "instance_faults", values))
+        fault_id = await call.db.insert_row("instance_faults", values)
     except IntegrityError:  # the instance is gone: nova's DBReferenceError is not ours to fake
         raise not_native("InstanceFault.create for an unknown instance") from None
     data: dict[str, Any] = {name: values[name] for name in _FIELDS}

@@ -45,10 +45,8 @@ async def _cache_row(
 async def _fetch(call: ClassCall, instance_uuid: str) -> dict[str, Any]:
     """`instance_info_cache_get` + `_from_db_object`; InstanceInfoCacheNotFound if absent."""
 
-    async def work(conn: AsyncConnection) -> dict[str, Any] | None:
-        return await _cache_row(conn, call.ctx, instance_uuid)
-
-    row = await call.db.run(work)
+    prepared = _cache_row_sql(call.ctx.read_deleted)
+    row = await call.db.fetch_one(prepared.sql, prepared.args({"uuid": instance_uuid}))
     if row is None:
         raise InstanceInfoCacheNotFound(instance_uuid=instance_uuid)
     return {

@@ -65,7 +65,7 @@ async def get_in_progress_and_error(call: ClassCall, host: str, node: str) -> p.
         f"{_deleted(call.ctx)}"
     )
     args = (host, node, host, node, *_FINISHED)
-    return _migration_list(await call.db.run(lambda conn: raw.fetch_all(conn, sql, args)))
+    return _migration_list(await call.db.fetch_all(sql, args))
 
 
 @remotable_classmethod("MigrationList", "get_by_filters")
@@ -113,4 +113,4 @@ async def get_by_filters(
             where.append(f"{name} <=> %s")  # nova's `== None` is IS NULL
             args.append(filters[name])
     sql = f"{_SELECT} WHERE 1 = 1{''.join(f' AND {w}' for w in where)}{_deleted(call.ctx)}"
-    return _migration_list(await call.db.run(lambda conn: raw.fetch_all(conn, sql, args)))
+    return _migration_list(await call.db.fetch_all(sql, args))

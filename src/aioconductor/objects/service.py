@@ -61,15 +61,13 @@ async def get_minimum_version_multi(
 
 @remotable_classmethod("Service", "get_by_host_and_binary")
 async def get_by_host_and_binary(call: ClassCall, host: str, binary: str) -> Primitive | None:
-    row = await call.db.run(lambda conn: rows.by_host_and_binary(conn, call.ctx, host, binary))
+    row = await call.db.fetch_one(rows.BY_HOST_AND_BINARY, (host, binary))
     return None if row is None else rows.service_primitive(row, call.version_of("Service"))
 
 
 @remotable_classmethod("Service", "get_by_compute_host")
 async def get_by_compute_host(call: ClassCall, host: str, use_slave: bool = False) -> Primitive:
-    row = await call.db.run(
-        lambda conn: rows.by_host_and_binary(conn, call.ctx, host, "nova-compute")
-    )
+    row = await call.db.fetch_one(rows.BY_HOST_AND_BINARY, (host, "nova-compute"))
     if row is None:
         raise ComputeHostNotFound(host=host)
     return rows.service_primitive(row, call.version_of("Service"))

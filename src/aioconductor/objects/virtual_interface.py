@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from aioconductor.conductor.endpoints import not_native
-from aioconductor.db import raw
 from aioconductor.errors import ObjectActionError, VirtualInterfaceCreateException
 from aioconductor.objects import primitives as p
 from aioconductor.objects.registry import ClassCall, InstanceCall, remotable, remotable_classmethod
@@ -54,7 +53,7 @@ async def create(call: InstanceCall) -> None:
     values.setdefault("deleted", 0)
 
     try:
-        vif_id = await call.db.run(lambda conn: raw.insert_row(conn, "virtual_interfaces", values))
+        vif_id = await call.db.insert_row("virtual_interfaces", values)
     except DBAPIError:  # e.g. a duplicate address: nova logs it and raises this
         raise VirtualInterfaceCreateException() from None
     row: dict[str, Any] = {**dict.fromkeys(COLUMNS), **values, "id": vif_id}
@@ -69,7 +68,7 @@ async def delete_by_instance_uuid(call: ClassCall, instance_uuid: str) -> None:
         "UPDATE virtual_interfaces SET deleted = id, deleted_at = %s "
         "WHERE instance_uuid = %s AND deleted = 0"
     )
-    await call.db.run(lambda conn: raw.execute(conn, sql, (now, instance_uuid)))
+    await call.db.execute(sql, (now, instance_uuid))
 
 
 @remotable_classmethod("VirtualInterfaceList", "get_by_instance_uuid")
@@ -84,6 +83,6 @@ async def get_by_instance_uuid(
         f"SELECT {', '.join(COLUMNS)} FROM virtual_interfaces "
         "WHERE instance_uuid = %s AND deleted = 0 ORDER BY created_at ASC, id ASC"
     )
-    rows = await call.db.run(lambda conn: raw.fetch_all(conn, sql, (instance_uuid,)))
+    rows = await call.db.fetch_all(sql, (instance_uuid,))
     objects = [p.make("VirtualInterface", VIF_VERSION, vif_data(row)) for row in rows]
     return p.make_list("VirtualInterfaceList", VIF_LIST_VERSION, objects)

@@ -81,8 +81,9 @@ def run(ctx, objects, step):
     inst.task_state = "rebooting"
     step("conflict", save(expected_task_state="spawning"))
     # nova commits the extra values before it tries the instance row: they stay
-    inst.device_metadata = objects.InstanceDeviceMetadata(devices=[
-        objects.NetworkInterfaceMetadata(mac="fa:16:3e:00:00:01", tags=["conflict"])])
+    inst.device_metadata = objects.InstanceDeviceMetadata(
+        devices=[objects.NetworkInterfaceMetadata(mac="fa:16:3e:00:00:01", tags=["conflict"])]
+    )
     step("conflict after extra values", save(expected_task_state="spawning"))
     inst.obj_reset_changes(["device_metadata"], recursive=True)  # no later save writes it
 
