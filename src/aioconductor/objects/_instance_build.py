@@ -57,6 +57,9 @@ class Children:
     system_metadata: dict[str, str | None] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     fault: Mapping[str, Any] | None = None
+    # the live metadata ("m") and all system_metadata ("s") rows (id, key, value), in id
+    # order: what an in-place rewrite in the same transaction starts from
+    rows: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)
 
 
 class UnsupportedStoredValue(Exception):

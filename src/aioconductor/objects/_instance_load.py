@@ -147,9 +147,11 @@ async def load_children(
             kind = r["kind"]
             if kind == "s":
                 child.system_metadata[r["key"]] = r["value"]
+                child.rows.setdefault(kind, []).append(r)
             elif kind == "m":
                 if not r["deleted"]:  # metadata_to_dict skips deleted rows
                     child.metadata[r["key"]] = r["value"]
+                    child.rows.setdefault(kind, []).append(r)
             else:
                 child.tags.append(r["key"])
     if "fault" in attrs:

@@ -3,7 +3,7 @@ in-place metadata / system_metadata rewrite, and `instance_extra_update_by_uuid`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -90,19 +90,20 @@ async def compare_and_set(
 
 
 async def rewrite_metadata(
-    conn: AsyncConnection, uuid: str, table: str, wanted: Mapping[str, Any]
+    conn: AsyncConnection,
+    uuid: str,
+    table: str,
+    stored: Sequence[Mapping[str, Any]],
+    wanted: Mapping[str, Any],
 ) -> None:
-    """`_instance_metadata_update_in_place`: changed values updated, missing keys deleted
-    (soft for metadata, hard for system_metadata, whose rows are read deleted or not), new
-    keys inserted."""
+    """`_instance_metadata_update_in_place` over the rows read earlier in this transaction
+    (live ones for metadata, all for system_metadata): changed values updated, missing keys
+    deleted (soft for metadata, hard for system_metadata), new keys inserted, all of them
+    in one multi-row INSERT where nova's flush sends one per row."""
     system = table == "instance_system_metadata"
-    live = "" if system else " AND deleted = 0"
-    rows = await raw.fetch_all(
-        conn, f"SELECT id, `key`, value FROM {table} WHERE instance_uuid = %s{live}", (uuid,)
-    )
     now = utcnow()
     remaining = dict(wanted)
-    for row in rows:
+    for row in stored:
         key = row["key"]
         if key in remaining:
             value = remaining.pop(key)
@@ -120,12 +121,13 @@ async def rewrite_metadata(
                 f"UPDATE {table} SET deleted = id, deleted_at = %s, updated_at = %s WHERE id = %s",
                 (now, now, row["id"]),
             )
-    for key, value in remaining.items():
-        await raw.insert(
+    if remaining:
+        rows = ", ".join(["(%s, %s, %s, %s, 0)"] * len(remaining))
+        args = [v for key, value in remaining.items() for v in (key, value, uuid, now)]
+        await raw.execute(
             conn,
-            f"INSERT INTO {table} (`key`, value, instance_uuid, created_at, deleted) "
-            "VALUES (%s, %s, %s, %s, 0)",
-            (key, value, uuid, now),
+            f"INSERT INTO {table} (`key`, value, instance_uuid, created_at, deleted) VALUES {rows}",
+            args,
         )
 
 

@@ -211,10 +211,14 @@ async def save(
         await sql.compare_and_set(conn, ctx, uuid, values, expected, stored.row)
         stored.row.update(values)
         if metadata is not None:
-            await sql.rewrite_metadata(conn, uuid, "instance_metadata", metadata)
+            stored_rows = stored.children.rows.get("m", [])
+            await sql.rewrite_metadata(conn, uuid, "instance_metadata", stored_rows, metadata)
             stored.children.metadata = _in_place(stored.children.metadata, metadata)
         if system_metadata is not None:
-            await sql.rewrite_metadata(conn, uuid, "instance_system_metadata", system_metadata)
+            stored_rows = stored.children.rows.get("s", [])
+            await sql.rewrite_metadata(
+                conn, uuid, "instance_system_metadata", stored_rows, system_metadata
+            )
             stored.children.system_metadata = _in_place(
                 stored.children.system_metadata, system_metadata
             )
