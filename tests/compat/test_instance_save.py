@@ -39,6 +39,10 @@ def test_instance_saves_match_nova(outcome: Outcome) -> None:
     assert steps["deleting conflict"]["error"]["class"] == "UnexpectedDeletingTaskStateError"
     assert steps["node without compute_id"]["error"]["class"] == "ObjectActionError"
     assert steps["missing instance"]["error"]["class"] == "InstanceNotFound"
+    # retried on a fresh snapshot, as nova does, instead of UnknownInstanceUpdateConflict
+    racing = steps["racing delete"]["error"]
+    assert racing["class"] == "UnexpectedDeletingTaskStateError"
+    assert racing["kwargs"]["actual"] == {"task_state": "deleting"}
     active = steps["active"]["ok"]["primitive"]["nova_object.data"]
     assert (active["vm_state"], active["task_state"], active["host"]) == ("active", None, "h1")
 

@@ -13,6 +13,11 @@ The steps and their order are nova's (objects/instance.py `save`):
 nova writes the extra values in a transaction of their own; here they share the instance's
 (a COMMIT round trip less per save), and are still committed when the instance update fails
 with one of nova's errors, so the tables end as nova leaves them.
+When the UPDATE finds the row changed after the transaction's snapshot was taken (a delete
+committed in between), the snapshot cannot say what changed: like nova's
+_retry_instance_update, the whole transaction runs again on a fresh one, up to five times,
+so the caller gets the specific conflict (UnexpectedDeletingTaskStateError, say), not
+UnknownInstanceUpdateConflict.
 Every object-valued field comes back in the updates: nova's conductor compares them by
 identity. Notifications (notify_on_state_change) are not sent: Settings.forwarded_pairs hands
 Instance.save to the legacy conductor when nova.conf asks for them.
@@ -20,13 +25,14 @@ Instance.save to the legacy conductor when nova.conf asks for them.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from aioconductor.conductor.endpoints import not_native
-from aioconductor.errors import NovaError, ObjectActionError
+from aioconductor.errors import NovaError, ObjectActionError, UnknownInstanceUpdateConflict
 from aioconductor.objects import _instance_save_sql as sql
 from aioconductor.objects import _instance_tables as t
 from aioconductor.objects._instance_build import (
@@ -51,6 +57,10 @@ _DATETIME_COLUMNS = ("created_at", "deleted_at", "updated_at", "launched_at", "t
 _PCI_REQUEST_KEYS = ("count", "spec", "alias_name", "is_new", "numa_policy", "request_id",
                      "requester_id")  # fmt: skip
 _MISSING = object()
+# nova's _retry_instance_update: oslo.db's wrap_db_retry(max_retries=5) at its default pacing
+_CONFLICT_RETRIES = 5
+_CONFLICT_RETRY_INTERVAL = 1.0
+_CONFLICT_MAX_RETRY_INTERVAL = 10.0
 
 
 def _json(primitive: Primitive | None) -> str | None:
@@ -225,17 +235,25 @@ async def save(
         return stored.build()
 
     async def work(conn: AsyncConnection) -> Primitive | NovaError:
-        if not plan.extra:
-            return await update(conn)
         # One transaction where nova has two (the extra values, then the instance): the
         # extra values stay committed when the instance update fails, as in nova.
-        await sql.update_extra(conn, ctx, uuid, plan.extra)
+        if plan.extra:
+            await sql.update_extra(conn, ctx, uuid, plan.extra)
         try:
             return await update(conn)
-        except NovaError as failure:
+        except NovaError as failure:  # raised before the instance's own writes
             return failure
 
     outcome = await call.db.run(work)
+    delay = _CONFLICT_RETRY_INTERVAL
+    for _ in range(_CONFLICT_RETRIES):
+        if not isinstance(outcome, UnknownInstanceUpdateConflict):
+            break
+        # The row changed after this transaction's snapshot was taken, so the snapshot
+        # cannot say how: nova's _retry_instance_update tries again on a fresh one.
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, _CONFLICT_MAX_RETRY_INTERVAL)
+        outcome = await call.db.run(work)
     if isinstance(outcome, NovaError):
         raise outcome
     for name, value in outcome["nova_object.data"].items():

@@ -3,6 +3,7 @@ metadata rewrites (runs in nova's virtualenv)."""
 
 U1 = "5a111111-1111-4111-8111-111111111111"
 U2 = "5a222222-2222-4222-8222-222222222222"
+U3 = "5a333333-3333-4333-8333-333333333333"
 MISSING = "5a999999-9999-4999-8999-999999999999"
 ATTRS = ["metadata", "system_metadata", "info_cache", "security_groups", "flavor",
          "pci_requests", "numa_topology", "tags", "device_metadata", "vcpu_model",
@@ -17,7 +18,7 @@ def seed(ctx, objects):
                             vcpu_weight=None, disabled=False, is_public=True,
                             extra_specs={"hw:cpu_policy": "shared"},
                             description="small")  # fmt: skip
-    for uuid in (U1, U2):
+    for uuid in (U1, U2, U3):
         inst = objects.Instance(ctx, uuid=uuid, user_id="u1", project_id="p1",
                                 vm_state="building", task_state="scheduling", power_state=0,
                                 memory_mb=2048, vcpus=1, root_gb=20, display_name="vm",
@@ -183,3 +184,46 @@ def run(ctx, objects, step):
     step("owner saves", owner_saves)
 
     step("stranger saves", rename_unread(stranger, U1, "renamed by a stranger"))
+
+    def racing_delete():
+        """A delete commits while the save waits for the row lock: the UPDATE then finds the
+        row changed after the save's snapshot was taken, and nova tries again afresh."""
+        import threading
+        import time
+
+        import pymysql
+        from nova import conf
+        from sqlalchemy.engine import make_url
+
+        url = make_url(conf.CONF.database.connection)
+        holder = pymysql.connect(host=url.host, user=url.username, password=url.password or "",
+                                 database=url.database, autocommit=False)  # fmt: skip
+        cursor = holder.cursor()
+        cursor.execute("SELECT id FROM instances WHERE uuid = %s FOR UPDATE", (U3,))
+        racer = objects.Instance.get_by_uuid(ctx, U3, expected_attrs=[])
+        racer.vm_state, racer.task_state = "building", None
+        failures = []
+
+        def save():
+            try:
+                racer.save(expected_task_state=["scheduling"])
+            except Exception as exc:
+                failures.append(exc)
+
+        thread = threading.Thread(target=save)
+        thread.start()
+        for _ in range(500):  # until the save's UPDATE waits for the lock
+            cursor.execute("SELECT COUNT(*) FROM information_schema.innodb_trx "
+                           "WHERE trx_state = 'LOCK WAIT'")  # fmt: skip
+            if cursor.fetchone()[0]:
+                break
+            time.sleep(0.02)
+        cursor.execute("UPDATE instances SET task_state = 'deleting' WHERE uuid = %s", (U3,))
+        holder.commit()
+        holder.close()
+        thread.join()
+        if failures:
+            raise failures[0]
+        return racer
+
+    step("racing delete", racing_delete)
