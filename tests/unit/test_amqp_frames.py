@@ -74,3 +74,14 @@ def test_confirms_are_decoded(multiple: bool) -> None:
     nack = frame.marshal(commands.Basic.Nack(42, multiple=multiple), 1)[7:-1]
     assert frames.confirm(ack) == (41, multiple)
     assert frames.confirm(nack) == (42, multiple)
+
+
+@pytest.mark.parametrize("size", [0, 5, 131_072 - 8, 300_000])
+def test_content_template_is_the_content_pamqp_writes(size: int) -> None:
+    properties = commands.Basic.Properties(
+        content_type="application/json", content_encoding="utf-8", delivery_mode=2,
+        expiration="60000",
+    )  # fmt: skip
+    body = b"y" * size
+    template = frames.ContentTemplate(4, properties)
+    assert b"".join(template.frames(body, 131_072)) == frames.content(4, properties, body, 131_072)

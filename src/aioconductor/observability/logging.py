@@ -34,6 +34,3 @@ def configure(level: str = "INFO", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # aio-pika/aiormq log every reconnect attempt at length; ours say it once.
-    for noisy in ("aiormq", "aio_pika"):
-        logging.getLogger(noisy).setLevel(max(logging.getLogger().level, logging.WARNING))

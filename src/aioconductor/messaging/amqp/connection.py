@@ -139,9 +139,15 @@ class Channel:
             return await future
 
     async def consume(
-        self, queue: str, consumer: Consumer, arguments: dict[str, Any] | None = None
+        self,
+        queue: str,
+        consumer: Consumer,
+        arguments: dict[str, Any] | None = None,
+        *,
+        no_ack: bool = False,
     ) -> str:
-        ok = await self.call(commands.Basic.Consume(queue=queue, arguments=arguments or {}))
+        consume = commands.Basic.Consume(queue=queue, no_ack=no_ack, arguments=arguments or {})
+        ok = await self.call(consume)
         assert isinstance(ok, commands.Basic.ConsumeOk)
         assert ok.consumer_tag
         self._consumers[ok.consumer_tag] = consumer
@@ -183,6 +189,15 @@ class Channel:
             frames.content(self.id, properties, body, self._connection.frame_max),
         ]
         return await self._confirmed(frames_out, properties.message_id)
+
+    def publish_unconfirmed(
+        self, publish: bytes, content: frames.ContentTemplate, body: bytes
+    ) -> None:
+        """Publish without waiting for anything, as oslo's RPC client sends its requests:
+        `publish` is a marshalled Basic.Publish, `content` the message's fixed properties."""
+        if self._confirming:
+            raise RuntimeError("a confirm-mode channel numbers every publish: use publish()")
+        self.write(publish, *content.frames(body, self._connection.frame_max))
 
     async def _confirmed(self, data: Sequence[frames.Buffer], message_id: str) -> bool:
         if not self._confirming:

@@ -63,6 +63,22 @@ def content(
     return b"".join(parts)
 
 
+class ContentTemplate:
+    """Content frames for messages whose properties never change (a load generator's
+    requests): the header is marshalled once and only its body size is filled in."""
+
+    _BODY_SIZE_AT: Final = 11  # frame type, channel, size; class id, weight
+
+    def __init__(self, channel: int, properties: commands.Basic.Properties) -> None:
+        self.channel = channel
+        self._header = frame.marshal(header.ContentHeader(0, 0, properties), channel)
+
+    def frames(self, body: bytes, frame_max: int) -> list[bytes]:
+        head = bytearray(self._header)
+        struct.pack_into(">Q", head, self._BODY_SIZE_AT, len(body))
+        return [bytes(head), *_body_frames(self.channel, body, frame_max)]
+
+
 def _body_frames(channel: int, body: bytes, frame_max: int) -> list[bytes]:
     chunk = frame_max - FRAME_OVERHEAD
     frames = []
