@@ -12,10 +12,10 @@ import json
 import time
 import uuid
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from pamqp import commands
 
+from aioconductor.config.settings import parse_transport_url
 from aioconductor.messaging.amqp import frames
 from aioconductor.messaging.amqp.connection import Connection, Delivery
 
@@ -84,13 +84,13 @@ class WireClient:
         self._reply_q = f"reply_{uuid.uuid4().hex}"
 
     async def __aenter__(self) -> WireClient:
-        parts = urlsplit(self.url)
+        endpoint = parse_transport_url(self.url)[0][0]
         self._connection = await Connection.open(
-            parts.hostname or "127.0.0.1",
-            parts.port or 5672,
-            username=unquote(parts.username or "guest"),
-            password=unquote(parts.password or "guest"),
-            virtual_host=unquote(parts.path[1:]) if len(parts.path) > 1 else "/",
+            endpoint.host,
+            endpoint.port,
+            username=endpoint.username,
+            password=endpoint.password.get_secret_value(),
+            virtual_host=endpoint.virtual_host,
             heartbeat=60,
             name="aioconductor-bench",
         )
