@@ -34,19 +34,15 @@ def _cache_row_sql(read_deleted: ReadDeleted) -> PreparedSql:
     return prepare(query.limit(1))
 
 
-async def _cache_row(
-    conn: AsyncConnection, ctx: RequestContext, instance_uuid: str
-) -> dict[str, Any] | None:
+def _cache_row_query(ctx: RequestContext, instance_uuid: str) -> tuple[str, tuple[Any, ...]]:
     """`instance_info_cache_get`: the row, honouring the context's read_deleted."""
     prepared = _cache_row_sql(ctx.read_deleted)
-    return await raw.fetch_one(conn, prepared.sql, prepared.args({"uuid": instance_uuid}))
+    return prepared.sql, prepared.args({"uuid": instance_uuid})
 
 
 async def _fetch(call: ClassCall, instance_uuid: str) -> dict[str, Any]:
     """`instance_info_cache_get` + `_from_db_object`; InstanceInfoCacheNotFound if absent."""
-
-    prepared = _cache_row_sql(call.ctx.read_deleted)
-    row = await call.db.fetch_one(prepared.sql, prepared.args({"uuid": instance_uuid}))
+    row = await call.db.fetch_one(*_cache_row_query(call.ctx, instance_uuid))
     if row is None:
         raise InstanceInfoCacheNotFound(instance_uuid=instance_uuid)
     return {
@@ -86,7 +82,7 @@ async def write_network_info(
     what moved, so updated_at stays); a soft-deleted row read with read_deleted=yes is
     InstanceInfoCacheNotFound.
     """
-    found = await _cache_row(conn, ctx, instance_uuid)
+    found = await raw.fetch_one(conn, *_cache_row_query(ctx, instance_uuid))
     if found is not None and found["deleted"]:
         raise InstanceInfoCacheNotFound(instance_uuid=instance_uuid)
     now = utcnow()
