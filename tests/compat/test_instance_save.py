@@ -43,6 +43,7 @@ def test_instance_saves_match_nova(outcome: Outcome) -> None:
     racing = steps["racing delete"]["error"]
     assert racing["class"] == "UnexpectedDeletingTaskStateError"
     assert racing["kwargs"]["actual"] == {"task_state": "deleting"}
+    assert "the row changed meanwhile; retrying in 1 s" in outcome.our_log
     active = steps["active"]["ok"]["primitive"]["nova_object.data"]
     assert (active["vm_state"], active["task_state"], active["host"]) == ("active", None, "h1")
 

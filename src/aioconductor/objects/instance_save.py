@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -56,6 +57,7 @@ _FLAVORS = ("flavor", "old_flavor", "new_flavor")
 _DATETIME_COLUMNS = ("created_at", "deleted_at", "updated_at", "launched_at", "terminated_at")
 _PCI_REQUEST_KEYS = ("count", "spec", "alias_name", "is_new", "numa_policy", "request_id",
                      "requester_id")  # fmt: skip
+log = logging.getLogger(__name__)
 _MISSING = object()
 # nova's _retry_instance_update: oslo.db's wrap_db_retry(max_retries=5) at its default pacing
 _CONFLICT_RETRIES = 5
@@ -251,6 +253,7 @@ async def save(
             break
         # The row changed after this transaction's snapshot was taken, so the snapshot
         # cannot say how: nova's _retry_instance_update tries again on a fresh one.
+        log.info("Instance.save of %s: the row changed meanwhile; retrying in %.0f s", uuid, delay)
         await asyncio.sleep(delay)
         delay = min(delay * 2, _CONFLICT_MAX_RETRY_INTERVAL)
         outcome = await call.db.run(work)
