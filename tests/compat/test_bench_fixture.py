@@ -57,21 +57,27 @@ def test_recorded_boot_replays_for_pool_instances(tmp_path: Path) -> None:
                     for _ in BOOT:
                         await storm(client, caller)
 
-        async def storm_from_two_processes() -> workloads.Measured:
+        async def storm_from_two_processes() -> tuple[workloads.Measured, workloads.Measured]:
             rest = dataclasses.replace(fixture, pool=fixture.pool[2:])
-            async with ProcessGenerators(2, rabbit.url("amqp"), exchange, rest, 10.0) as many:
-                return await many.closed("bootstorm", 2, 0.5)
+            url = rabbit.url("amqp")
+            async with ProcessGenerators(2, url, exchange, rest, 10.0, think=0.1) as many:
+                return await many.closed("bootstorm", 2, 0.5), await many.closed(
+                    "bootstorm-paced", 2, 0.5
+                )
 
         try:
             asyncio.run(boot())
             # each process boots its own instances: a shared one would fail its second boot
-            from_two = asyncio.run(storm_from_two_processes())
+            from_two, paced = asyncio.run(storm_from_two_processes())
         finally:
             target.stop()
         assert dict(storm.errors) == {}
         assert from_two.errors_by_call == {}
         assert from_two.errors == 0
         assert len(from_two.latencies) >= len(BOOT)
+        # each caller pauses 0.1 s after a reply: at most six calls each in 0.5 s
+        assert paced.errors == 0
+        assert 2 <= len(paced.latencies) <= 12
         conn = pymysql.connect(host="127.0.0.1", user="root", database=copy)
         with conn.cursor() as cur:
             booted = [p.uuid for p in fixture.pool[:2]]

@@ -26,7 +26,7 @@ from aioconductor.bench.stats import RunResult, summarise
 from aioconductor.bench.targets import TARGETS, Relay, RunningTarget
 
 AMQP = "amqp://guest:guest@127.0.0.1:5672/"
-WORKLOADS = ("ping", "heartbeat", "bootstorm", "fleet")
+WORKLOADS = ("ping", "heartbeat", "bootstorm", "bootstorm-paced", "fleet")
 FLEET_P99_LIMIT_MS = 100.0
 STEAL_WARNING = 0.10
 
@@ -108,10 +108,10 @@ async def _run_target(
             )
             if args.loadgen_procs > 1:
                 async with ProcessGenerators(
-                    args.loadgen_procs, AMQP, exchange, fixture, args.compression
+                    args.loadgen_procs, AMQP, exchange, fixture, args.compression, args.think
                 ) as many:
                     return await _workloads(name, many, args, meters)
-            one = InProcessGenerator(client, fixture, args.compression)
+            one = InProcessGenerator(client, fixture, args.compression, args.think)
             return await _workloads(name, one, args, meters)
     finally:
         target.stop()
@@ -147,7 +147,7 @@ async def _workload(
     async def callers(n: int) -> workloads.Measured:
         return await generator.closed(closed, n, args.duration)
 
-    if closed != "bootstorm":  # the boot pool is not spent on warming up
+    if not closed.startswith("bootstorm"):  # the boot pool is not spent on warming up
         await generator.closed(closed, max(args.levels), 1.0)
     return await _levels(name, workload, args.levels, meters, callers, loadgen_procs=procs)
 
@@ -173,6 +173,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fleet-seconds", type=float, default=12.0, help="seconds per size")
     parser.add_argument("--compression", type=float, default=10.0,
                         help="fleet time compression (10: a heartbeat every second)")  # fmt: skip
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=100.0,
+        help="bootstorm-paced: the compute's own work between a boot's calls, in ms (100: a "
+        "boot's 22 calls span about 2.3 s, where a real boot takes tens of seconds)",
+    )
     parser.add_argument(
         "--db-delay-ms",
         help="comma list of delays added each way between targets and MariaDB by a relay "
@@ -203,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
         return _merge(args.merge, args.out)
     if args.loadgen_procs < 1:
         parser.error("--loadgen-procs must be at least 1")
+    if args.think_ms < 0:
+        parser.error("--think-ms must not be negative")
+    args.think = args.think_ms / 1000
     args.levels = _numbers(args.concurrency)
     args.fleet_sizes = _numbers(args.fleet_sizes)
     args.workloads = args.workloads.split(",")

@@ -28,7 +28,8 @@ from aioconductor.bench.fleet import Fleet
 from aioconductor.bench.loadgen import WireClient
 from aioconductor.bench.workloads import Measured
 
-ClosedWorkload = Literal["ping", "heartbeat", "bootstorm"]
+# "bootstorm-paced": the boot storm with the compute's own work (think time) between calls
+ClosedWorkload = Literal["ping", "heartbeat", "bootstorm", "bootstorm-paced"]
 # how long after the jobs are sent the processes start, so they all start together
 _START_SLACK = 0.3
 
@@ -44,8 +45,11 @@ class Generator(Protocol):
 class InProcessGenerator:
     """The workloads driven from this process over one connection."""
 
-    def __init__(self, client: WireClient, fixture: Fixture, compression: float) -> None:
+    def __init__(
+        self, client: WireClient, fixture: Fixture, compression: float, think: float = 0.0
+    ) -> None:
         self.client, self.fixture, self.compression = client, fixture, compression
+        self.think = think  # seconds between a paced boot's calls
         self._storm: BootStorm | None = None  # one per target: the pool is used up in order
         self._fleet: Fleet | None = None
 
@@ -67,7 +71,10 @@ class InProcessGenerator:
         if not callers:  # more generator processes than callers: this one sits the level out
             return Measured([], 0, 0.0, 0.0)
         errors_before = Counter(self._storm.errors) if self._storm else Counter[str]()
-        result = await workloads.closed_loop(self.client, self._call(workload), callers, seconds)
+        think = self.think if workload == "bootstorm-paced" else 0.0
+        result = await workloads.closed_loop(
+            self.client, self._call(workload), callers, seconds, think
+        )
         if self._storm is not None:
             result.errors_by_call = dict(self._storm.errors - errors_before)
         return result
@@ -109,7 +116,13 @@ class ProcessGenerators:
     """K generator processes; use as an async context manager around one target's run."""
 
     def __init__(
-        self, procs: int, amqp_url: str, exchange: str, fixture: Fixture, compression: float
+        self,
+        procs: int,
+        amqp_url: str,
+        exchange: str,
+        fixture: Fixture,
+        compression: float,
+        think: float = 0.0,
     ) -> None:
         if procs < 2:
             raise ValueError("ProcessGenerators is for two or more processes")
@@ -122,7 +135,7 @@ class ProcessGenerators:
             ours, theirs = context.Pipe()
             process = context.Process(
                 target=_child_main,
-                args=(theirs, amqp_url, exchange, share, compression),
+                args=(theirs, amqp_url, exchange, share, compression, think),
                 name=f"aioconductor-loadgen-{index}",
                 daemon=True,
             )
@@ -188,17 +201,27 @@ class ProcessGenerators:
 
 
 def _child_main(
-    pipe: Connection, amqp_url: str, exchange: str, fixture: Fixture, compression: float
+    pipe: Connection,
+    amqp_url: str,
+    exchange: str,
+    fixture: Fixture,
+    compression: float,
+    think: float,
 ) -> None:
-    asyncio.run(_child(pipe, amqp_url, exchange, fixture, compression))
+    asyncio.run(_child(pipe, amqp_url, exchange, fixture, compression, think))
 
 
 async def _child(
-    pipe: Connection, amqp_url: str, exchange: str, fixture: Fixture, compression: float
+    pipe: Connection,
+    amqp_url: str,
+    exchange: str,
+    fixture: Fixture,
+    compression: float,
+    think: float,
 ) -> None:
     loop = asyncio.get_running_loop()
     async with WireClient(amqp_url, exchange) as client:
-        generator = InProcessGenerator(client, fixture, compression)
+        generator = InProcessGenerator(client, fixture, compression, think)
         pipe.send("ready")
         while (job := await loop.run_in_executor(None, pipe.recv)) is not None:
             assert isinstance(job, _Job)

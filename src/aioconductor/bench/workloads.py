@@ -1,4 +1,10 @@
-"""Closed-loop workloads: N concurrent callers, each waiting for its reply before the next."""
+"""Closed-loop workloads: N concurrent callers, each waiting for its reply before the next.
+
+A caller may also pause between its calls (think time). Without a pause the loop measures a
+saturated target, where the median latency is simply N over the throughput; with the pause of
+a compute doing its own work between calls, it asks whether latency stays flat as callers are
+added while the target still has room.
+"""
 
 from __future__ import annotations
 
@@ -59,9 +65,10 @@ def own_cpu() -> float:
 
 
 async def closed_loop(
-    client: WireClient, call: Call, callers: Sequence[int], seconds: float
+    client: WireClient, call: Call, callers: Sequence[int], seconds: float, think: float = 0.0
 ) -> Measured:
-    """Each numbered caller (all of a level's, or this process's share) loops for `seconds`."""
+    """Each numbered caller (all of a level's, or this process's share) loops for `seconds`,
+    pausing `think` seconds after each reply."""
     latencies: list[float] = []
     errors = 0
     stop_at = time.monotonic() + seconds
@@ -74,8 +81,10 @@ async def closed_loop(
                 await call(client, index)
             except (RpcFailed, TimeoutError):
                 errors += 1
-                continue
-            latencies.append(time.perf_counter() - started)
+            else:
+                latencies.append(time.perf_counter() - started)
+            if think:
+                await asyncio.sleep(think)
 
     cpu0, t0 = own_cpu(), time.monotonic()
     await asyncio.gather(*(caller(i) for i in callers))
