@@ -48,9 +48,29 @@ def host_facts() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "kernel": platform.release(),
         "aioconductor": __version__,
+        "aioconductor_commit": source_commit(),
         "nova": NOVA_RELEASE,
         "calibration_loop_ms": calibration_loop_ms(),
     }
+
+
+def source_commit(package: Path = Path(__file__).parents[1]) -> str | None:
+    """The commit of the checkout the package runs from, "+changes" when its tracked files
+    differ from it (None outside a git checkout): runs of one version number can measure
+    different code."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(package), *args], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short=12", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no", "--", ".")
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+changes" if changed else "")
 
 
 def calibration_loop_ms() -> float:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from aioconductor.bench.host import HostUse
-from aioconductor.bench.report import markdown, write
+from aioconductor.bench.report import markdown, source_commit, write
 from aioconductor.bench.stats import percentile, summarise
 
 
@@ -60,9 +61,30 @@ def test_report_files(tmp_path: Path) -> None:
     assert payload["command"] == "aioconductor bench --x"
     assert payload["host"]["nova"] == "34.0.0"
     assert payload["host"]["calibration_loop_ms"] > 0  # runs on different days compare by it
+    # the code measured, which the version number alone does not tell
+    assert payload["host"]["aioconductor_commit"] == source_commit()
     assert len(payload["results"]) == 4
     assert (tmp_path / "ping.png").stat().st_size > 1000
     assert markdown(results).count("\n") == 2 + 4
+
+
+def test_results_name_the_commit_measured_and_say_when_it_was_changed(tmp_path: Path) -> None:
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(tmp_path), *args], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    package = tmp_path / "src" / "pkg"
+    package.mkdir(parents=True)
+    (package / "code.py").write_text("x = 1\n")
+    assert source_commit(package) is None  # not a checkout
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
+    head = git("rev-parse", "--short=12", "HEAD")
+    assert source_commit(package) == head
+    (package / "code.py").write_text("x = 2\n")
+    assert source_commit(package) == f"{head}+changes"
 
 
 @pytest.mark.parametrize(
