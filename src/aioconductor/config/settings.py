@@ -182,7 +182,7 @@ class Settings(BaseModel):
     def db_pool_size(self) -> int:
         # Every in-flight request holds at most one connection at a time, but only while its
         # statements run: past 16, more connections add memory (and prepared statements on
-        # the server), not throughput, on the machines we measured (docs/benchmarks.md).
+        # the server), not throughput, on the machines we measured (docs/benchmarks-history.md).
         return self.aio.db_pool_size or min(self.prefetch_count, 16)
 
     def amqp_endpoints(self) -> list[AmqpEndpoint]:

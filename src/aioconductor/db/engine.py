@@ -21,7 +21,7 @@ committed (a whole round trip per RPC otherwise); every other check-in still rol
 On asyncmy (the default driver) each pooled connection keeps up to `db_statement_cache`
 server-side prepared statements, so the hot statements run in the binary protocol: no
 escaping on the way out, no text-to-value parsing on the way back, and the instance read
-costs about a sixth of aiomysql's CPU (docs/benchmarks.md).
+costs about a sixth of aiomysql's CPU (docs/benchmarks-history.md).
 """
 
 from __future__ import annotations
