@@ -44,6 +44,9 @@ def test_instance_saves_match_nova(outcome: Outcome) -> None:
     assert racing["class"] == "UnexpectedDeletingTaskStateError"
     assert racing["kwargs"]["actual"] == {"task_state": "deleting"}
     assert "the row changed meanwhile; retrying in 1 s" in outcome.our_log
+    read_back = steps["extra values read back"]["ok"]["primitive"]["nova_object.data"]
+    assert read_back["vcpu_model"]["nova_object.data"]["model"] == "Haswell"
+    assert read_back["device_metadata"]["nova_object.data"]["devices"] == []
     active = steps["active"]["ok"]["primitive"]["nova_object.data"]
     assert (active["vm_state"], active["task_state"], active["host"]) == ("active", None, "h1")
 

@@ -76,6 +76,13 @@ def run(ctx, objects, step):
         inst.system_metadata[f"image_{key}"] = "virtio"
     inst.device_metadata = objects.InstanceDeviceMetadata(devices=[])
     step("libvirt details", save())
+    # what the last two saves wrote to instance_extra with the row (later saves write it again)
+    step(
+        "extra values read back",
+        lambda: objects.Instance.get_by_uuid(
+            ctx, U1, expected_attrs=["vcpu_model", "device_metadata"]
+        ),
+    )
     inst.vm_state, inst.task_state, inst.power_state = "active", None, 1
     inst.launched_at = timeutils.utcnow()
     step("active", save(expected_task_state="spawning"))
