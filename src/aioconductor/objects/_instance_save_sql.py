@@ -1,6 +1,5 @@
 """The statements behind Instance.save: nova's `_instance_update` compare-and-set, the
-in-place metadata / system_metadata rewrite, and `instance_extra_update_by_uuid`, alone or
-folded into the compare-and-set."""
+in-place metadata / system_metadata rewrite, and `instance_extra_update_by_uuid`."""
 
 from __future__ import annotations
 
@@ -24,31 +23,12 @@ from aioconductor.objects.primitives import utcnow
 _DELETED = {"no": " AND deleted = 0", "only": " AND deleted != 0"}
 
 
-def _scope(ctx: RequestContext, alias: str = "") -> tuple[str, list[Any]]:
+def _scope(ctx: RequestContext) -> tuple[str, list[Any]]:
     """model_query(project_only=True) with the context's read_deleted."""
-    sql = _deleted(ctx, alias)
+    sql = _DELETED.get(ctx.read_deleted, "")
     if is_user_context(ctx):
-        return f"{sql} AND {alias}project_id = %s", [ctx.project_id]
+        return f"{sql} AND project_id = %s", [ctx.project_id]
     return sql, []
-
-
-def _deleted(ctx: RequestContext, alias: str = "") -> str:
-    return _DELETED.get(ctx.read_deleted, "").replace(" deleted", f" {alias}deleted")
-
-
-def _states_hold(expected: Mapping[str, list[Any]], alias: str = "") -> tuple[str, list[Any]]:
-    """The compare of update_on_match: each expected state among its allowed values."""
-    where, args = "", []
-    for field, allowed in expected.items():
-        parts = []
-        if None in allowed:
-            parts.append(f"{alias}{field} IS NULL")
-        concrete = [v for v in allowed if v is not None]
-        if concrete:
-            parts.append(f"{alias}{field} IN ({raw.marks(len(concrete))})")
-            args += concrete
-        where += f" AND ({' OR '.join(parts) or '0 = 1'})"
-    return where, args
 
 
 async def current_states(conn: AsyncConnection, ctx: RequestContext, uuid: str) -> dict[str, Any]:
@@ -77,10 +57,16 @@ async def compare_and_set(
     conflict errors built from the row read before."""
     sets = {"updated_at": utcnow(), **values}  # the column's onupdate, unless given
     where, args = _scope(ctx)
-    states, state_args = _states_hold(expected)
-    matched = await raw.update_row(
-        conn, "instances", sets, f"uuid = %s{where}{states}", (uuid, *args, *state_args)
-    )
+    for field, allowed in expected.items():
+        parts = []
+        if None in allowed:
+            parts.append(f"{field} IS NULL")
+        concrete = [v for v in allowed if v is not None]
+        if concrete:
+            parts.append(f"{field} IN ({raw.marks(len(concrete))})")
+            args += concrete
+        where += f" AND ({' OR '.join(parts) or '0 = 1'})"
+    matched = await raw.update_row(conn, "instances", sets, f"uuid = %s{where}", (uuid, *args))
     if matched:
         return
     conflicts_expected = {}
@@ -143,37 +129,6 @@ async def rewrite_metadata(
             f"INSERT INTO {table} (`key`, value, instance_uuid, created_at, deleted) VALUES {rows}",
             args,
         )
-
-
-async def update_with_extra(
-    conn: AsyncConnection,
-    ctx: RequestContext,
-    uuid: str,
-    values: Mapping[str, Any],
-    expected: Mapping[str, list[Any]],
-    extra: Mapping[str, Any],
-) -> bool:
-    """The compare-and-set and `instance_extra_update_by_uuid` in one multi-table UPDATE:
-    one round trip where nova sends two statements. False when it matched nothing (the
-    states do not hold, or there is no extra row yet); the caller then takes nova's two
-    steps, which write the extra values whatever the instance's fate and name the conflict."""
-    now = utcnow()
-    instance_sets = {"updated_at": now, **values}
-    extra_sets = {**extra, "updated_at": now}
-    scope, args = _scope(ctx, "i.")
-    states, state_args = _states_hold(expected, "i.")
-    sets = [f"i.`{name}` = %s" for name in instance_sets]
-    sets += [f"e.`{name}` = %s" for name in extra_sets]
-    sql = (
-        "UPDATE instances i JOIN instance_extra e ON e.instance_uuid = i.uuid"
-        f"{_deleted(ctx, 'e.')} SET {', '.join(sets)} WHERE i.uuid = %s{scope}{states}"
-    )
-    matched = await raw.execute(
-        conn,
-        sql,
-        (*instance_sets.values(), *extra_sets.values(), uuid, *args, *state_args),
-    )
-    return matched > 0
 
 
 async def update_extra(

@@ -11,10 +11,8 @@ The steps and their order are nova's (objects/instance.py `save`):
    the row read first with the new values set on it, as oslo.db's update_on_match leaves
    nova's object.
 nova writes the extra values in a transaction of their own; here they share the instance's
-(a COMMIT round trip less per save), and go in the instance's UPDATE itself (one statement
-less; a boot's seven saves all carry pci_requests). When that UPDATE matches nothing, nova's
-two statements follow, so the extra values are still written and committed when the
-instance update fails with one of nova's errors, and the tables end as nova leaves them.
+(a COMMIT round trip less per save), and are still committed when the instance update fails
+with one of nova's errors, so the tables end as nova leaves them.
 When the UPDATE finds the row changed after the transaction's snapshot was taken (a delete
 committed in between), the snapshot cannot say what changed: like nova's
 _retry_instance_update, the whole transaction runs again on a fresh one, up to five times,
@@ -35,12 +33,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from aioconductor.conductor.endpoints import not_native
-from aioconductor.errors import (
-    InstanceNotFound,
-    NovaError,
-    ObjectActionError,
-    UnknownInstanceUpdateConflict,
-)
+from aioconductor.errors import NovaError, ObjectActionError, UnknownInstanceUpdateConflict
 from aioconductor.objects import _instance_save_sql as sql
 from aioconductor.objects import _instance_tables as t
 from aioconductor.objects._instance_build import (
@@ -226,17 +219,8 @@ async def save(
     async def update(conn: AsyncConnection) -> Primitive:
         """`instance_update_and_get_original`: nova's result is the row it read first with
         the new values set on it in memory (oslo.db's update_on_match), never a re-read."""
-        try:
-            stored = await read_instance(conn, ctx, uuid, attrs)
-        except InstanceNotFound:
-            if plan.extra:  # nova has written them before it looks for the instance
-                await sql.update_extra(conn, ctx, uuid, plan.extra)
-            raise
-        if not plan.extra:
-            await sql.compare_and_set(conn, ctx, uuid, values, expected, stored.row)
-        elif not await sql.update_with_extra(conn, ctx, uuid, values, expected, plan.extra):
-            await sql.update_extra(conn, ctx, uuid, plan.extra)
-            await sql.compare_and_set(conn, ctx, uuid, values, expected, stored.row)
+        stored = await read_instance(conn, ctx, uuid, attrs)
+        await sql.compare_and_set(conn, ctx, uuid, values, expected, stored.row)
         stored.row.update(values)
         if metadata is not None:
             stored_rows = stored.children.rows.get("m", [])
@@ -255,6 +239,8 @@ async def save(
     async def work(conn: AsyncConnection) -> Primitive | NovaError:
         # One transaction where nova has two (the extra values, then the instance): the
         # extra values stay committed when the instance update fails, as in nova.
+        if plan.extra:
+            await sql.update_extra(conn, ctx, uuid, plan.extra)
         try:
             return await update(conn)
         except NovaError as failure:  # raised before the instance's own writes
