@@ -135,7 +135,7 @@ class ProcessGenerators:
             ours, theirs = context.Pipe()
             process = context.Process(
                 target=_child_main,
-                args=(theirs, amqp_url, exchange, share, compression, think),
+                args=(theirs, _ChildSetup(amqp_url, exchange, share, compression, think)),
                 name=f"aioconductor-loadgen-{index}",
                 daemon=True,
             )
@@ -200,28 +200,25 @@ class ProcessGenerators:
         return await self._run("fleet", computes, seconds)
 
 
-def _child_main(
-    pipe: Connection,
-    amqp_url: str,
-    exchange: str,
-    fixture: Fixture,
-    compression: float,
-    think: float,
-) -> None:
-    asyncio.run(_child(pipe, amqp_url, exchange, fixture, compression, think))
+@dataclass(frozen=True)
+class _ChildSetup:
+    """What a generator process needs to connect and load its share of the workloads."""
+
+    amqp_url: str
+    exchange: str
+    fixture: Fixture
+    compression: float
+    think: float
 
 
-async def _child(
-    pipe: Connection,
-    amqp_url: str,
-    exchange: str,
-    fixture: Fixture,
-    compression: float,
-    think: float,
-) -> None:
+def _child_main(pipe: Connection, setup: _ChildSetup) -> None:
+    asyncio.run(_child(pipe, setup))
+
+
+async def _child(pipe: Connection, setup: _ChildSetup) -> None:
     loop = asyncio.get_running_loop()
-    async with WireClient(amqp_url, exchange) as client:
-        generator = InProcessGenerator(client, fixture, compression, think)
+    async with WireClient(setup.amqp_url, setup.exchange) as client:
+        generator = InProcessGenerator(client, setup.fixture, setup.compression, setup.think)
         pipe.send("ready")
         while (job := await loop.run_in_executor(None, pipe.recv)) is not None:
             assert isinstance(job, _Job)
