@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import shlex
 import sys
 import time
@@ -149,7 +150,10 @@ async def _workload(
 
     if not closed.startswith("bootstorm"):  # the boot pool is not spent on warming up
         await generator.closed(closed, max(args.levels), 1.0)
-    return await _levels(name, workload, args.levels, meters, callers, loadgen_procs=procs)
+    results = await _levels(name, workload, args.levels, meters, callers, loadgen_procs=procs)
+    if closed == "bootstorm-paced":
+        return [dataclasses.replace(r, think_ms=args.think_ms) for r in results]
+    return results
 
 
 def _numbers(text: str) -> list[int]:

@@ -155,6 +155,9 @@ def plot(results: list[RunResult], out: Path) -> None:
                 label=target,
             )
         where = "" if delay == "direct" else f", DB +{delay} each way"
+        paces = {r.think_ms for r in rows if r.think_ms}
+        if len(paces) == 1:
+            where = f", {paces.pop():g} ms between calls{where}"
         lat.set(
             xlabel="simulated computes (M)" if fleet else "concurrent callers (N)",
             ylabel="p99 latency (ms)" if fleet else "median latency (ms)",

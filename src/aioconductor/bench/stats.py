@@ -50,6 +50,8 @@ class RunResult:
     host_steal_pct: float | None = None
     # what set the rate: generator, target, database, broker, machine, or none (waits)
     limit: str = ""
+    # bootstorm-paced: each caller's pause after a reply (0: back to back)
+    think_ms: float = 0.0
 
     @property
     def loadgen_saturated(self) -> bool:
