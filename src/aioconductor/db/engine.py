@@ -136,11 +136,7 @@ class Database:
         while True:
             attempt += 1
             try:
-                # not `async with`: its exit closes in a task of its own under a shield, a task
-                # and a loop pass per call; only a shutdown cancels requests, and the engine
-                # is disposed of then
-                conn = await engine.connect()
-                try:
+                async with engine.connect() as conn:
                     result = await work(conn)
                     if not commit:
                         return result
@@ -150,8 +146,6 @@ class Database:
                         await raw.commit(conn)
                     conn.info[_CLEAN] = True
                     return result
-                finally:
-                    await conn.close()
             except DBAPIError as exc:
                 retry, why = _retryable(exc, attempt)
                 if not retry:

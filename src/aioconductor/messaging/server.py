@@ -98,9 +98,6 @@ class RpcServer:
     # --- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
-        # one task per request: asyncio.create_task would look the loop up (and, on Python
-        # 3.11, make a getpid() system call) each time
-        self._loop = asyncio.get_running_loop()
         opts = self.settings.rabbit
         queue_manager = (
             QueueManager(opts.hostname, opts.processname) if opts.use_queue_manager else None
@@ -223,7 +220,7 @@ class RpcServer:
         # Each request runs in a task of ours, which a lost connection does not cancel: a
         # request already acked finishes and its reply waits for the connection to come
         # back, as oslo's executor threads do.
-        task = self._loop.create_task(self._serve(message))
+        task = asyncio.create_task(self._serve(message))
         self._requests.add(task)
         task.add_done_callback(self._request_done)
 

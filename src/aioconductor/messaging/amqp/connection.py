@@ -205,7 +205,7 @@ class Channel:
         self.write(*data)
         tag = self._next_tag
         self._next_tag += 1
-        future: asyncio.Future[bool] = self._connection.loop.create_future()
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._unconfirmed[tag] = (future, message_id)
         return await future
 
@@ -316,8 +316,7 @@ class Connection(asyncio.Protocol):
 
     def __init__(self, username: str, password: str, virtual_host: str, heartbeat: int, name: str):
         loop = asyncio.get_running_loop()
-        # kept: asyncio.get_running_loop() costs a getpid() system call on Python 3.11
-        self.loop = loop
+        self._loop = loop
         self._credentials = f"\0{username}\0{password}"
         self._virtual_host = virtual_host
         self._heartbeat_wanted = heartbeat
@@ -373,7 +372,7 @@ class Connection(asyncio.Protocol):
         if self._transport is None or self.closed.done():
             raise ConnectionLost("the AMQP connection is closed")
         if not self._pending:
-            self.loop.call_soon(self._flush)
+            self._loop.call_soon(self._flush)
         self._pending += data
 
     def _flush(self) -> None:
@@ -416,7 +415,7 @@ class Connection(asyncio.Protocol):
 
     def _expect(self, kind: type[Frame]) -> asyncio.Future[Frame]:
         # Set before the request goes out: the answer can arrive in the next read.
-        self._handshake = self.loop.create_future()
+        self._handshake = self._loop.create_future()
         self._handshake_waiting = kind
         return self._handshake
 
@@ -457,7 +456,7 @@ class Connection(asyncio.Protocol):
         self.write(frames.method(0, commands.Connection.Open(virtual_host=self._virtual_host)))
         await waiting
         if self.heartbeat:
-            self._heartbeat_timer = self.loop.call_later(self.heartbeat / 2, self._heartbeat_tick)
+            self._heartbeat_timer = self._loop.call_later(self.heartbeat / 2, self._heartbeat_tick)
 
     def _client_properties(self) -> dict[str, Any]:
         from aioconductor import __version__
@@ -489,7 +488,7 @@ class Connection(asyncio.Protocol):
                 self.lose(ConnectionLost("missed heartbeats"))
                 return
         self.write(frames.heartbeat())
-        self._heartbeat_timer = self.loop.call_later(self.heartbeat / 2, self._heartbeat_tick)
+        self._heartbeat_timer = self._loop.call_later(self.heartbeat / 2, self._heartbeat_tick)
 
     # --- asyncio.Protocol -------------------------------------------------------------
 
