@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -9,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from aioconductor.config.settings import load_settings
 from aioconductor.db import raw
+from aioconductor.db.connection import AsyncConnection
 from aioconductor.db.engine import Database
 from aioconductor.novaenv import create_database, drop_database
 
@@ -100,6 +101,25 @@ async def test_a_connection_returned_mid_transaction_is_rolled_back(db: Database
         await conn.execute(text("INSERT INTO t VALUES (99)"))
     assert await _rollbacks(db) == before + 1
     assert await _scalar(db, "SELECT COUNT(*) FROM t WHERE id = 99") == 0
+
+
+async def test_a_cancelled_call_gives_its_connection_back(db: Database) -> None:
+    # The pool holds one connection: had the cancelled call kept it, the next would wait.
+    started = asyncio.Event()
+
+    async def slow(conn: AsyncConnection) -> None:
+        started.set()
+        await conn.execute(text("SELECT SLEEP(5)"))
+
+    call = asyncio.create_task(db.run(slow))
+    await started.wait()
+    await asyncio.sleep(0.05)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    assert db.engine.sync_engine.pool.checkedout() == 0
+    async with asyncio.timeout(5):
+        assert await _scalar(db, "SELECT 1") == 1
 
 
 async def test_a_killed_connection_is_replaced_transparently(db: Database) -> None:

@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from aioconductor import NOVA_SERVICE_VERSION
 from aioconductor.config.settings import Settings
 from aioconductor.context import RequestContext
+from aioconductor.db.connection import AsyncConnection
 from aioconductor.db.engine import Database
 from aioconductor.db.schema import services
 from aioconductor.objects import _service_rows as rows

@@ -1,4 +1,4 @@
-"""The database handle: one AsyncEngine per worker, transactions with nova's retry rules.
+"""The database handle: one engine per worker (db.connection), transactions with nova's retry rules.
 
 nova wraps its DB API in oslo.db's `wrap_db_retry(max_retries=5, retry_on_deadlock=True)`;
 `Database.run` does the same for deadlocks and also retries once after a lost connection
@@ -33,11 +33,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 
 from aioconductor.config.settings import Settings
 from aioconductor.db import raw
+from aioconductor.db.connection import AsyncConnection, AsyncEngine, create_async_engine
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, StatementError
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.pool import PoolProxiedConnection
+
+from aioconductor.db.connection import AsyncConnection
 
 Args = Sequence[Any]
 
@@ -129,7 +130,7 @@ async def _pooled(conn: AsyncConnection) -> PoolProxiedConnection:
     """The pooled connection under `conn`. While it is live, read it directly: the awaitable
     accessor spawns a greenlet per call, and each new greenlet maps a fresh frame stack."""
     sync = conn.sync_connection
-    if sync is not None and not sync.closed and not sync.invalidated:
+    if not sync.closed and not sync.invalidated:
         return sync.connection  # already checked out: no I/O
     return await conn.get_raw_connection()  # raises the right error for a dead connection
 

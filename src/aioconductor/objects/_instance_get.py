@@ -7,10 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from aioconductor.conductor.endpoints import not_native
 from aioconductor.context import RequestContext
+from aioconductor.db.connection import AsyncConnection
 from aioconductor.errors import InstanceNotFound
 from aioconductor.objects._instance_build import (
     UNSUPPORTED_ATTRS,

@@ -12,12 +12,12 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, literal, null, select, union_all
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement, FromClause
 from sqlalchemy.sql.elements import BindParameter
 
 from aioconductor.context import ReadDeleted, RequestContext
 from aioconductor.db import raw
+from aioconductor.db.connection import AsyncConnection
 from aioconductor.db.prepared import PreparedSql, prepare
 from aioconductor.objects import _instance_tables as t
 from aioconductor.objects._instance_build import EXTRA_FIELDS, FLAVOR_FIELDS, Children

@@ -6,10 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from aioconductor.context import RequestContext
 from aioconductor.db import raw
+from aioconductor.db.connection import AsyncConnection
 from aioconductor.errors import (
     InstanceNotFound,
     InstanceUpdateConflict,

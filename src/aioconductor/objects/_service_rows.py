@@ -8,11 +8,11 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from aioconductor.conductor.endpoints import not_native
 from aioconductor.context import RequestContext
 from aioconductor.db import raw
+from aioconductor.db.connection import AsyncConnection
 from aioconductor.db.schema import services
 from aioconductor.errors import ServiceBinaryExists, ServiceNotFound, ServiceTopicExists
 from aioconductor.messaging.versions import parse_version

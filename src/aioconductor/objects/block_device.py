@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from aioconductor.conductor.endpoints import not_native
 from aioconductor.context import RequestContext
 from aioconductor.db import raw
+from aioconductor.db.connection import AsyncConnection
 from aioconductor.errors import BDMNotFound, ObjectActionError
 from aioconductor.objects import primitives as p
 from aioconductor.objects.registry import ClassCall, InstanceCall, remotable, remotable_classmethod

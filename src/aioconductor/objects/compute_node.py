@@ -15,11 +15,11 @@ import json
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from aioconductor.conductor.endpoints import not_native
 from aioconductor.context import RequestContext
 from aioconductor.db import raw
+from aioconductor.db.connection import AsyncConnection
 from aioconductor.errors import ComputeHostNotFound, ObjectActionError
 from aioconductor.objects import primitives as p
 from aioconductor.objects._instance_build import changed_children

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from aioconductor.conductor.endpoints import not_native
+from aioconductor.db.connection import AsyncConnection
 from aioconductor.errors import InstanceInfoCacheNotFound
 from aioconductor.objects._instance_build import INSTANCE_VERSION, OPTIONAL_ATTRS, changed_children
 from aioconductor.objects._instance_get import get_instance

@@ -11,11 +11,10 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from aioconductor.conductor.endpoints import not_native
 from aioconductor.context import RequestContext
 from aioconductor.db import raw
+from aioconductor.db.connection import AsyncConnection
 from aioconductor.errors import InstanceActionEventNotFound, InstanceActionNotFound
 from aioconductor.objects import primitives as p
 from aioconductor.objects.registry import ClassCall, remotable_classmethod

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from aioconductor.conductor.endpoints import not_native
 from aioconductor.db import raw
+from aioconductor.db.connection import AsyncConnection
 from aioconductor.errors import InstanceNotFound, ObjectActionError
 from aioconductor.objects import _instance_tables as t
 from aioconductor.objects._instance_build import INSTANCE_VERSION, base_fields, changed_children

@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from aioconductor.conductor.endpoints import not_native
 from aioconductor.context import ReadDeleted, RequestContext
 from aioconductor.db import raw
+from aioconductor.db.connection import AsyncConnection
 from aioconductor.db.prepared import PreparedSql, prepare
 from aioconductor.errors import InstanceInfoCacheNotFound, InstanceNotFound
 from aioconductor.objects import _instance_tables as t

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from aioconductor.conductor.endpoints import not_native
+from aioconductor.db.connection import AsyncConnection
 from aioconductor.objects import _instance_tables as t
 from aioconductor.objects._instance_build import (
     INSTANCE_LIST_VERSION,

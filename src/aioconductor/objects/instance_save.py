@@ -30,9 +30,8 @@ import json
 import logging
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from aioconductor.conductor.endpoints import not_native
+from aioconductor.db.connection import AsyncConnection
 from aioconductor.errors import NovaError, ObjectActionError, UnknownInstanceUpdateConflict
 from aioconductor.objects import _instance_save_sql as sql
 from aioconductor.objects import _instance_tables as t

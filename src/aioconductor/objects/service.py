@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from aioconductor.db.connection import AsyncConnection
 from aioconductor.errors import ComputeHostNotFound, ObjectActionError, ServiceTooOld
 from aioconductor.objects import _service_rows as rows
 from aioconductor.objects.primitives import Primitive

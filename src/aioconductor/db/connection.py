@@ -1,0 +1,142 @@
+"""Awaitable SQLAlchemy Engine and Connection for the worker, without `sqlalchemy.ext.asyncio`.
+
+Importing `sqlalchemy.ext.asyncio` imports the ORM (for its AsyncSession): 6 MB of every
+worker's RSS, for code the worker never runs. All the worker needs from that package is the
+step that makes a blocking Engine or Connection method awaitable: run it in
+`greenlet_spawn`, where the asyncio dialect (asyncmy, aiomysql) awaits the driver. These
+two classes do that for the methods the worker calls. The pool, dialect, events and retries
+stay SQLAlchemy's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import create_engine
+from sqlalchemy.engine import URL, Connection, CursorResult, Dialect, Engine
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.util import greenlet_spawn
+
+Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
+
+
+class AsyncConnection:
+    """One checked-out pooled connection; `AsyncEngine.connect()` hands it out."""
+
+    __slots__ = ("sync_connection",)
+
+    def __init__(self, sync_connection: Connection) -> None:
+        self.sync_connection = sync_connection
+
+    @property
+    def dialect(self) -> Dialect:
+        return self.sync_connection.dialect
+
+    @property
+    def info(self) -> dict[Any, Any]:
+        """The pooled connection's own dict: it outlives this checkout."""
+        return self.sync_connection.info
+
+    def in_transaction(self) -> bool:
+        return self.sync_connection.in_transaction()
+
+    async def execute(
+        self, statement: Executable, parameters: Parameters = None
+    ) -> CursorResult[Any]:
+        """Run a Core statement. The dialect's cursor reads the whole result before this
+        returns, so the rows can be read without awaiting."""
+        result: CursorResult[Any] = await greenlet_spawn(
+            self.sync_connection.execute, statement, parameters, _require_await=True
+        )
+        return result
+
+    async def commit(self) -> None:
+        await greenlet_spawn(self.sync_connection.commit)
+
+    async def invalidate(self) -> None:
+        """Close the driver connection and keep it out of the pool (it is known dead)."""
+        await greenlet_spawn(self.sync_connection.invalidate)
+
+    async def get_raw_connection(self) -> PoolProxiedConnection:
+        """The pooled DBAPI connection; raises SQLAlchemy's error when it was lost."""
+        raw: PoolProxiedConnection = await greenlet_spawn(
+            getattr, self.sync_connection, "connection"
+        )
+        return raw
+
+    async def close(self) -> None:
+        """Back to the pool, through its reset (rollback unless clean) and check-in events."""
+        await greenlet_spawn(self.sync_connection.close)
+
+
+class _Checkout:
+    """`async with engine.connect() as conn`: the connection goes back to the pool on exit,
+    even when the task is cancelled meanwhile."""
+
+    __slots__ = ("_conn", "_engine")
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+
+    async def __aenter__(self) -> AsyncConnection:
+        self._conn = AsyncConnection(await greenlet_spawn(self._engine.connect))
+        return self._conn
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._conn is not None
+        await _finish(self._conn.close())
+
+
+async def _finish(closing_coro: Any) -> None:
+    """Await a clean-up to its end in a task of its own. A cancellation that arrives meanwhile
+    is raised after it: abandoned halfway, the check-in would leave the connection in neither
+    the caller's hands nor the pool."""
+    closing = asyncio.ensure_future(closing_coro)
+    cancelled: asyncio.CancelledError | None = None
+    while not closing.done():
+        try:
+            await asyncio.shield(closing)
+        except asyncio.CancelledError as exc:
+            if closing.done():
+                break
+            cancelled = exc
+    if cancelled is not None:
+        raise cancelled
+    closing.result()
+
+
+class AsyncEngine:
+    __slots__ = ("sync_engine",)
+
+    def __init__(self, sync_engine: Engine) -> None:
+        self.sync_engine = sync_engine
+
+    @property
+    def url(self) -> URL:
+        return self.sync_engine.url
+
+    def connect(self) -> _Checkout:
+        return _Checkout(self.sync_engine)
+
+    async def dispose(self) -> None:
+        """Close every pooled connection that is checked in."""
+        await greenlet_spawn(self.sync_engine.dispose)
+
+
+def create_async_engine(url: str | URL, **options: Any) -> AsyncEngine:
+    """An engine over an asyncio dialect (`mysql+asyncmy://`, `mysql+aiomysql://`); the
+    dialect chooses SQLAlchemy's asyncio-safe queue pool."""
+    engine = create_engine(url, **options)
+    if not engine.dialect.is_async:
+        raise ValueError(f"{engine.dialect.driver} is not an asyncio driver")
+    return AsyncEngine(engine)
