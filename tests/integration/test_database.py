@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.util import await_only
 
 from aioconductor.config.settings import load_settings
 from aioconductor.db import raw
@@ -120,6 +121,25 @@ async def test_a_cancelled_call_gives_its_connection_back(db: Database) -> None:
     assert db.engine.sync_engine.pool.checkedout() == 0
     async with asyncio.timeout(5):
         assert await _scalar(db, "SELECT 1") == 1
+
+
+async def test_a_cancellation_waits_for_the_connection_to_be_checked_in(db: Database) -> None:
+    # A slow check-in (the pool's reset and events, all awaiting I/O) cut short by the
+    # cancellation would leave the connection half returned.
+    checked_in: list[bool] = []
+
+    def slow_checkin(dbapi_connection: Any, record: Any) -> None:
+        await_only(asyncio.sleep(0.3))
+        checked_in.append(True)
+
+    event.listen(db.engine.sync_engine, "checkin", slow_checkin)
+    call = asyncio.create_task(db.run(lambda c: c.execute(text("SELECT 1"))))
+    await asyncio.sleep(0.1)  # the call is done and its connection is on the way back
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    assert checked_in == [True]
+    assert db.engine.sync_engine.pool.checkedout() == 0
 
 
 async def test_a_killed_connection_is_replaced_transparently(db: Database) -> None:

@@ -3,15 +3,15 @@
 Importing `sqlalchemy.ext.asyncio` imports the ORM (for its AsyncSession): 6 MB of every
 worker's RSS, for code the worker never runs. All the worker needs from that package is the
 step that makes a blocking Engine or Connection method awaitable: run it in
-`greenlet_spawn`, where the asyncio dialect (asyncmy, aiomysql) awaits the driver. These
-two classes do that for the methods the worker calls. The pool, dialect, events and retries
+`greenlet_spawn`, where the asyncio dialect (asyncmy, aiomysql) awaits the driver. This
+module does that for the methods the worker calls. The pool, dialect, events and retries
 stay SQLAlchemy's.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -97,7 +97,7 @@ class _Checkout:
         await _finish(self._conn.close())
 
 
-async def _finish(closing_coro: Any) -> None:
+async def _finish(closing_coro: Coroutine[Any, Any, None]) -> None:
     """Await a clean-up to its end in a task of its own. A cancellation that arrives meanwhile
     is raised after it: abandoned halfway, the check-in would leave the connection in neither
     the caller's hands nor the pool."""
