@@ -14,7 +14,6 @@ from aioconductor.objects._instance_build import (
     INSTANCE_LIST_VERSION,
     UnsupportedStoredValue,
     build_instance,
-    changed_children,
 )
 from aioconductor.objects._instance_get import check_attrs
 from aioconductor.objects._instance_load import instance_select, load_children
@@ -66,7 +65,9 @@ async def _load_list(call: ClassCall, attrs: set[str], query: Any) -> Primitive:
 def _list_primitive(objs: list[Primitive]) -> Primitive:
     data = {"objects": objs}
     # obj_reset_changes() on the list; a nested change still shows as 'objects' changed.
-    changes = {"objects"} if changed_children({str(n): o for n, o in enumerate(objs)}) else None
+    # build_instance already lists each instance's changed children as its own changes, so
+    # the instances need no second walk down to their flavors' fields.
+    changes = {"objects"} if any("nova_object.changes" in obj for obj in objs) else None
     return make("InstanceList", INSTANCE_LIST_VERSION, data, changes)
 
 

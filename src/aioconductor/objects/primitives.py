@@ -84,7 +84,9 @@ def dt_to_wire(value: datetime.datetime | None) -> str | None:
         return None
     if value.tzinfo is not None:
         value = value.astimezone(datetime.UTC).replace(tzinfo=None)
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # strftime("%Y-%m-%dT%H:%M:%SZ") for the years a DATETIME column holds, at under half
+    # the cost: a host's instance list carries about a thousand of these
+    return value.isoformat(timespec="seconds") + "Z"
 
 
 def dt_from_wire(value: Any) -> datetime.datetime | None:

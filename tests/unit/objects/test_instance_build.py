@@ -15,6 +15,8 @@ from aioconductor.objects._instance_build import (
     expected_cols,
     what_changed,
 )
+from aioconductor.objects.instance_list import _list_primitive
+from aioconductor.objects.primitives import dt_to_wire
 
 NOW = datetime.datetime(2026, 1, 2, 3, 4, 5, 678)
 
@@ -70,3 +72,23 @@ def test_legacy_numa_topology_is_not_built() -> None:
     row["ex_numa_topology"] = json.dumps({"cells": []})
     with pytest.raises(UnsupportedStoredValue):
         build_instance(row, ["numa_topology"], Children())
+
+
+def test_datetime_primitive_is_utc_seconds_with_z() -> None:
+    assert dt_to_wire(NOW) == "2026-01-02T03:04:05Z"
+    assert dt_to_wire(datetime.datetime(2026, 1, 2, 3, 4, 5)) == "2026-01-02T03:04:05Z"
+    plus_two = datetime.timezone(datetime.timedelta(hours=2))
+    aware = datetime.datetime(2026, 1, 2, 1, 0, tzinfo=plus_two)
+    assert dt_to_wire(aware) == "2026-01-01T23:00:00Z"
+    assert dt_to_wire(None) is None
+
+
+def test_a_list_reports_objects_changed_only_when_an_instance_has_a_changed_child() -> None:
+    flavor = {"nova_object.name": "Flavor", "nova_object.namespace": "nova",
+              "nova_object.version": "1.2", "nova_object.data": {"id": 1}}  # fmt: skip
+    stored = _row(ex_id=1, ex_flavor=json.dumps({"cur": flavor, "old": None, "new": None}))
+    stored.update({f"ex_{c}": stored.get(f"ex_{c}") for c in t.EXTRA_COLUMNS})
+    plain = build_instance(_row(), [], Children())
+    with_flavor = build_instance(stored, ["flavor"], Children())
+    assert "nova_object.changes" not in _list_primitive([plain, plain])
+    assert _list_primitive([plain, with_flavor])["nova_object.changes"] == ["objects"]
