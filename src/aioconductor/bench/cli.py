@@ -24,7 +24,7 @@ from aioconductor.bench.generators import (
 from aioconductor.bench.host import HostSample, HostUse
 from aioconductor.bench.loadgen import WireClient
 from aioconductor.bench.stats import RunResult, summarise
-from aioconductor.bench.targets import TARGETS, Relay, RunningTarget
+from aioconductor.bench.targets import TARGETS, Relay, RunningTarget, target_spec
 
 AMQP = "amqp://guest:guest@127.0.0.1:5672/"
 WORKLOADS = ("ping", "heartbeat", "bootstorm", "bootstorm-paced", "fleet")
@@ -99,7 +99,7 @@ async def _run_target(
     exchange = f"aioc_bench_{uuid.uuid4().hex[:8]}"
     clone_database(fixture.database, db)
     relay = Relay(delay_ms) if delay_ms is not None else None
-    target = RunningTarget(TARGETS[name], exchange, db, workdir, relay.port if relay else 3306)
+    target = RunningTarget(target_spec(name), exchange, db, workdir, relay.port if relay else 3306)
     meters = Meters(target, relay, delay_ms)
     try:
         async with WireClient(AMQP, exchange) as client:
@@ -165,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--targets",
         default="aioconductor-1w,nova-threading-1w",
-        help="comma list of: " + ", ".join(TARGETS),
+        help="comma list of <family>-<N>w: aioconductor (optionally -aiomysql), "
+        "nova-threading, nova-eventlet-pymysql, nova-eventlet-mysqldb; e.g. " + ", ".join(TARGETS),
     )
     parser.add_argument("--workloads", default="bootstorm,fleet", help=", ".join(WORKLOADS))
     parser.add_argument("--concurrency", default="1,2,5,10,20,40", help="N for closed loops")
@@ -230,9 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.external:
         results = asyncio.run(_external(args))
     else:
-        unknown = [t for t in args.targets.split(",") if t not in TARGETS]
-        if unknown:
-            parser.error(f"unknown target {unknown[0]!r}")
+        for name in args.targets.split(","):
+            try:
+                target_spec(name)
+            except ValueError as exc:
+                parser.error(str(exc))
         results = _run_all(args, delays)
     from aioconductor.bench.report import markdown, write
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -25,18 +26,46 @@ class TargetSpec:
     backend: str = "threading"  # nova only: threading|eventlet
 
 
-TARGETS = {
-    t.name: t
-    for t in (
-        TargetSpec("aioconductor-1w", "aioconductor"),
-        TargetSpec("aioconductor-1w-aiomysql", "aioconductor", driver="aiomysql"),
-        TargetSpec("aioconductor-2w", "aioconductor", workers=2),
-        TargetSpec("nova-threading-1w", "nova", driver="pymysql"),
-        TargetSpec("nova-threading-2w", "nova", workers=2, driver="pymysql"),
-        TargetSpec("nova-eventlet-pymysql-1w", "nova", driver="pymysql", backend="eventlet"),
-        TargetSpec("nova-eventlet-mysqldb-1w", "nova", driver="mysqldb", backend="eventlet"),
-    )
-}
+# The targets every doc and script names; `target_spec` accepts any worker count for each
+# family (`aioconductor-8w`, `nova-eventlet-mysqldb-4w`), for hosts with more cores than ours.
+TARGETS = (
+    "aioconductor-1w",
+    "aioconductor-1w-aiomysql",
+    "aioconductor-2w",
+    "nova-threading-1w",
+    "nova-threading-2w",
+    "nova-eventlet-pymysql-1w",
+    "nova-eventlet-mysqldb-1w",
+)
+MAX_WORKERS = 64
+
+_NAME = re.compile(
+    r"(?P<family>aioconductor|nova-threading|nova-eventlet-pymysql|nova-eventlet-mysqldb)"
+    r"-(?P<workers>[0-9]+)w(?:-(?P<driver>asyncmy|aiomysql))?"
+)
+
+
+def target_spec(name: str) -> TargetSpec:
+    """The target a name stands for: `<family>-<N>w`, and for aioconductor an optional
+    `-aiomysql` (or `-asyncmy`, the default) driver suffix. ValueError names what is wrong."""
+    match = _NAME.fullmatch(name)
+    if match is None:
+        raise ValueError(
+            f"unknown target {name!r}: expected <family>-<N>w with family one of aioconductor, "
+            "nova-threading, nova-eventlet-pymysql, nova-eventlet-mysqldb (aioconductor may end "
+            "in -aiomysql), e.g. " + ", ".join(TARGETS)
+        )
+    family, driver = match["family"], match["driver"]
+    workers = int(match["workers"])
+    if not 1 <= workers <= MAX_WORKERS:
+        raise ValueError(f"target {name!r}: workers must be 1 to {MAX_WORKERS}")
+    if family == "aioconductor":
+        return TargetSpec(name, "aioconductor", workers, driver or "asyncmy")
+    if driver is not None:
+        raise ValueError(f"target {name!r}: a driver suffix is for aioconductor targets only")
+    if family == "nova-threading":
+        return TargetSpec(name, "nova", workers, driver="pymysql")
+    return TargetSpec(name, "nova", workers, family.rsplit("-", 1)[1], backend="eventlet")
 
 
 def _conf(

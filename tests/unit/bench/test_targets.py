@@ -1,0 +1,60 @@
+"""Target names: any worker count for each family, and a clear error for anything else."""
+
+from __future__ import annotations
+
+import pytest
+
+from aioconductor.bench import cli
+from aioconductor.bench.targets import TARGETS, TargetSpec, _conf, target_spec
+
+
+def test_every_documented_name_is_a_target() -> None:
+    assert {target_spec(name).name for name in TARGETS} == set(TARGETS)
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "workers", "driver", "backend"),
+    [
+        ("aioconductor-8w", "aioconductor", 8, "asyncmy", "threading"),
+        ("aioconductor-3w-aiomysql", "aioconductor", 3, "aiomysql", "threading"),
+        ("aioconductor-1w-asyncmy", "aioconductor", 1, "asyncmy", "threading"),
+        ("nova-threading-4w", "nova", 4, "pymysql", "threading"),
+        ("nova-eventlet-pymysql-2w", "nova", 2, "pymysql", "eventlet"),
+        ("nova-eventlet-mysqldb-3w", "nova", 3, "mysqldb", "eventlet"),
+    ],
+)
+def test_a_name_gives_its_family_workers_and_driver(
+    name: str, kind: str, workers: int, driver: str, backend: str
+) -> None:
+    assert target_spec(name) == TargetSpec(name, kind, workers, driver, backend)
+
+
+def test_the_worker_count_reaches_the_conductors_config() -> None:
+    conf = _conf(target_spec("nova-eventlet-mysqldb-3w"), "ex", "db")
+    assert "workers = 3\n" in conf
+    assert "concurrency_backend = eventlet\n" in conf
+    assert "connection = mysql+mysqldb://" in conf
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("aioconductor", "expected <family>-<N>w"),
+        ("nova-eventlet-2w", "expected <family>-<N>w"),
+        ("aioconductor-0w", "workers must be 1 to 64"),
+        ("nova-threading-65w", "workers must be 1 to 64"),
+        ("nova-threading-1w-aiomysql", "for aioconductor targets only"),
+    ],
+)
+def test_a_wrong_name_says_what_is_wrong(name: str, says: str) -> None:
+    with pytest.raises(ValueError, match=says):
+        target_spec(name)
+
+
+def test_the_command_refuses_an_unknown_target_before_building_anything(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--targets", "aioconductor-1w,nova-2w", "--out", "/nonexistent/out"])
+    assert exit_.value.code == 2
+    assert "unknown target 'nova-2w'" in capsys.readouterr().err
