@@ -4,85 +4,82 @@ Like gunicorn's arbiter: signal handlers only enqueue; the main loop dispatches
 (TERM/INT graceful stop, second INT stop now, HUP rolling restart with the config re-read,
 TTIN/TTOU one worker more/less), reaps dead workers with their cause, restarts them with
 backoff, and stops everything with a distinct exit code when a worker fails at boot (bad
-config, refused credentials) instead of looping. Workers are spawned, not forked: each builds
-its own loop, connection and engine. Each worker's event loop writes a heartbeat into shared
-memory every second; a worker whose heartbeat is older than `worker_heartbeat_timeout` (a
-loop blocked by a synchronous call) gets SIGABRT, then SIGKILL.
+config, refused credentials) instead of looping. Workers are fresh interpreters, not forks
+(`python -m aioconductor.worker_process`): each builds its own loop, connection and engine,
+and gets its settings, pickled, on its stdin. They are plain subprocesses, not
+multiprocessing's, which would add a resource-tracker process (12 MB) to every deployment.
+Each worker's event loop writes a heartbeat into a shared status page (worker_status.py)
+every second; a worker whose heartbeat is older than `worker_heartbeat_timeout` (a loop
+blocked by a synchronous call) gets SIGABRT, then SIGKILL.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
 import os
+import pickle
 import queue
 import signal
+import site
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from multiprocessing.sharedctypes import SynchronizedArray
-from typing import Any
+from pathlib import Path
 
+import aioconductor
 from aioconductor.config.settings import Settings, load_settings
 from aioconductor.errors import ConfigError
 from aioconductor.observability.http import HealthReport, WorkerView, serve_http
+from aioconductor.worker_status import StatusPage
 
 log = logging.getLogger(__name__)
 
 BOOT_ERROR_EXIT = 4  # same code as a worker's: "do not restart me"
 _ABORT_GRACE = 5.0
 _MAX_BACKOFF = 30.0
-# Shared heartbeat slot: at, connected, consuming, in_flight, served, db_ok (-1 unknown)
-_FIELDS = 6
 
 
-def _worker_entry(settings: Settings, slot: Any, parent: int) -> None:
-    """Runs in the spawned child: everything is built here, nothing inherited."""
-    from aioconductor import worker
-    from aioconductor.observability.logging import configure
-
-    configure(settings.aio.log_level, settings.aio.log_format)
-    block_after = float(os.environ.get("AIOC_TEST_BLOCK_LOOP_AFTER", "0") or 0)
-    started = time.monotonic()
-
-    def beat(health: worker.WorkerHealth) -> None:
-        if os.getppid() != parent:  # the supervisor died: drain and go
-            os.kill(os.getpid(), signal.SIGTERM)
-        db = -1.0 if health.db_ok is None else float(health.db_ok)
-        slot[:] = [
-            health.at,
-            health.connected,
-            health.consuming,
-            health.in_flight,
-            health.served,
-            db,
-        ]
-        if block_after and time.monotonic() - started > block_after:
-            time.sleep(3600)  # test hook: a loop stuck in a synchronous call
-
-    raise SystemExit(worker.run(settings, health=beat, serve_http=False))
+def _worker_env() -> dict[str, str]:
+    """The supervisor's environment, plus the directory our package came from when that is
+    not a site directory (a source checkout, an editable install): a worker runs the same
+    code as its supervisor, whatever its working directory (`-P` keeps that off its path)."""
+    root = str(Path(aioconductor.__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    site_dirs = [*site.getsitepackages(), site.getusersitepackages()]
+    if root not in {str(Path(d).resolve()) for d in site_dirs}:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    return env
 
 
 @dataclass
 class _Worker:
-    process: Any
-    slot: SynchronizedArray[float]
+    process: subprocess.Popen[bytes]
+    status: StatusPage
     started: float = field(default_factory=time.monotonic)
     aborted_at: float | None = None
     retiring: bool = False
 
+    def is_alive(self) -> bool:
+        return self.process.poll() is None
+
+    @property
+    def consuming(self) -> bool:
+        return self.status.read().consuming
+
     def view(self, now: float) -> WorkerView:
-        at, connected, consuming, in_flight, served, db = self.slot[:]
-        age = time.time() - at if at else now - self.started
+        status = self.status.read()
+        age = time.time() - status.at if status.at else now - self.started
         return WorkerView(
-            pid=self.process.pid or 0,
+            pid=self.process.pid,
             heartbeat_age=round(age, 3),
-            connected=bool(connected),
-            consuming=bool(consuming),
-            in_flight=int(in_flight),
-            served=int(served),
-            db_ok=None if db < 0 else bool(db),
+            connected=status.connected,
+            consuming=status.consuming,
+            in_flight=status.in_flight,
+            served=status.served,
+            db_ok=status.db_ok,
         )
 
 
@@ -95,7 +92,6 @@ class Supervisor:
         self.restarts = 0
         self._failures = 0
         self._next_spawn = 0.0
-        self._mp = multiprocessing.get_context("spawn")
         self._metrics_dir = tempfile.mkdtemp(prefix="aioconductor-metrics-")
         # workers inherit it: prometheus_client then writes per-process files we aggregate
         os.environ["PROMETHEUS_MULTIPROCESS_DIR"] = self._metrics_dir
@@ -160,8 +156,8 @@ class Supervisor:
         for old in list(self._active()):
             new = self._spawn()
             deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and not new.slot[2]:
-                if not new.process.is_alive():
+            while time.monotonic() < deadline and not new.consuming:
+                if not new.is_alive():
                     log.error("SIGHUP: a new worker died at start; keeping the old ones")
                     return
                 time.sleep(0.1)
@@ -173,15 +169,19 @@ class Supervisor:
         return [w for w in self.workers if not w.retiring]
 
     def _spawn(self) -> _Worker:
-        slot: SynchronizedArray[float] = self._mp.Array("d", _FIELDS)
-        slot[5] = -1.0
-        process = self._mp.Process(
-            target=_worker_entry,
-            args=(self.settings, slot, os.getpid()),
-            name="aioconductor-worker",
+        status = StatusPage.create()
+        argv = [sys.executable, "-P", "-m", "aioconductor.worker_process",
+                "--status-fd", str(status.fd), "--supervisor", str(os.getpid())]  # fmt: skip
+        process = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, pass_fds=[status.fd], env=_worker_env()
         )
-        process.start()
-        worker = _Worker(process=process, slot=slot)
+        assert process.stdin is not None
+        try:
+            with process.stdin:
+                pickle.dump(self.settings, process.stdin)
+        except BrokenPipeError:  # it died at once; _reap reports its exit code
+            pass
+        worker = _Worker(process=process, status=status)
         self.workers.append(worker)
         log.info("worker %d started", process.pid)
         return worker
@@ -198,12 +198,12 @@ class Supervisor:
 
     def _reap(self) -> int | None:
         for worker in list(self.workers):
-            if worker.process.is_alive():
+            if worker.is_alive():
                 continue
-            worker.process.join()
             self.workers.remove(worker)
+            worker.status.close()
             self._mark_dead(worker.process.pid)
-            code = worker.process.exitcode
+            code = worker.process.returncode
             if worker.retiring:
                 log.info("worker %d stopped (exit %s)", worker.process.pid, code)
                 continue
@@ -221,7 +221,7 @@ class Supervisor:
             log.error(
                 "worker %d died: %s; restarting in %.1f s", worker.process.pid, _cause(code), delay
             )
-        if self.workers and all(w.slot[2] for w in self._active()):
+        if self.workers and all(w.consuming for w in self._active()):
             self._failures = 0  # everyone consuming again: reset the backoff
         return None
 
@@ -251,19 +251,20 @@ class Supervisor:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(worker.process.pid, signal.SIGTERM if graceful else signal.SIGKILL)
         deadline = time.monotonic() + self.settings.graceful_shutdown_timeout + 5
-        while any(w.process.is_alive() for w in self.workers) and time.monotonic() < deadline:
+        while any(w.is_alive() for w in self.workers) and time.monotonic() < deadline:
             with contextlib.suppress(queue.Empty):
                 if self.signals.get(timeout=0.1) == signal.SIGINT:
                     log.warning("second SIGINT: stopping now")
                     break
         clean = True
         for worker in self.workers:
-            if worker.process.is_alive():
+            if worker.is_alive():
                 clean = False
                 log.warning("worker %d did not drain in time: SIGKILL", worker.process.pid)
                 worker.process.kill()
-            worker.process.join()
+            worker.process.wait()
             clean = clean and _stopped_cleanly(worker)
+            worker.status.close()
         self.workers.clear()
         return 0 if clean else 1
 
@@ -296,7 +297,7 @@ class Supervisor:
         ]
         return generate_latest(registry) + ("\n".join(own) + "\n").encode()
 
-    def _mark_dead(self, pid: int | None) -> None:
+    def _mark_dead(self, pid: int) -> None:
         if pid:
             from prometheus_client import multiprocess
 
@@ -307,8 +308,8 @@ class Supervisor:
 def _stopped_cleanly(worker: _Worker) -> bool:
     # A worker still starting up has no SIGTERM handler yet, so our SIGTERM ends it by the
     # default action; it had consumed nothing, so there was nothing to drain.
-    code = worker.process.exitcode
-    return code == 0 or (code == -signal.SIGTERM and not worker.slot[2])
+    code = worker.process.returncode
+    return code == 0 or (code == -signal.SIGTERM and not worker.consuming)
 
 
 def _cause(exitcode: int | None) -> str:

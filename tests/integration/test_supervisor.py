@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from tests import rabbit
@@ -159,6 +160,17 @@ def test_killed_worker_is_replaced_and_calls_keep_flowing(
     assert stream.failed <= 1  # at most a call the dead worker had in flight
     assert "aioconductor_worker_restarts_total 1" in service.metrics()
     assert "signal SIGKILL" in service.log.read_text()
+
+
+def test_the_process_tree_is_the_supervisor_and_its_workers(service: Service) -> None:
+    pids = service.wait_ready(2)
+    children = psutil.Process(service.proc.pid).children(recursive=True)
+    # no helper process beside them (multiprocessing's resource tracker, say)
+    assert sorted(p.pid for p in children) == sorted(pids)
+    for child in children:
+        assert child.cmdline()[1:4] == ["-P", "-m", "aioconductor.worker_process"]
+    _, body = service.get("/readyz")
+    assert all(w["connected"] and w["db_ok"] is None for w in body["workers"])
 
 
 def test_sigterm_stops_everything_cleanly(service: Service) -> None:

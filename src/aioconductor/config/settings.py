@@ -137,7 +137,7 @@ class AmqpEndpoint(BaseModel):
 
 
 class Settings(BaseModel):
-    """Everything a worker needs; picklable, so the supervisor can hand it to spawned workers."""
+    """Everything a worker needs; picklable: the supervisor hands it to workers on stdin."""
 
     model_config = ConfigDict(frozen=True)
 
