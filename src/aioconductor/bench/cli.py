@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import os
 import shlex
 import sys
 import time
@@ -72,6 +73,7 @@ async def _levels(
             loadgen_cpu=m.loadgen_cpu, db_delay_ms=meters.delay_ms, relay_cpu=relay1 - relay0,
             loadgen_procs=loadgen_procs, loadgen_busiest=m.busiest, host=host,
             workers=meters.target.spec.workers if meters.target else 1,
+            cpu_quota=meters.target.quota.cores if meters.target and meters.target.quota else None,
         )  # fmt: skip
         where = "" if meters.delay_ms is None else f" db+{meters.delay_ms}ms"
         progress(
@@ -99,7 +101,10 @@ async def _run_target(
     exchange = f"aioc_bench_{uuid.uuid4().hex[:8]}"
     clone_database(fixture.database, db)
     relay = Relay(delay_ms) if delay_ms is not None else None
-    target = RunningTarget(target_spec(name), exchange, db, workdir, relay.port if relay else 3306)
+    target = RunningTarget(
+        target_spec(name), exchange, db, workdir, relay.port if relay else 3306,
+        cpu_per_worker=args.cpu_per_worker,
+    )  # fmt: skip
     meters = Meters(target, relay, delay_ms)
     try:
         async with WireClient(AMQP, exchange) as client:
@@ -196,6 +201,13 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="load generator processes (callers and computes are dealt among them)",
     )
+    parser.add_argument(
+        "--cpu-per-worker",
+        type=float,
+        metavar="CORES",
+        help="run each target in a cgroup limited to workers x CORES cores' worth of CPU (e.g. "
+        "0.25): N workers on N small cores, to watch them scale on a small host (needs root)",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
     parser.add_argument(
         "--external",
@@ -217,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--loadgen-procs must be at least 1")
     if args.think_ms < 0:
         parser.error("--think-ms must not be negative")
+    if args.cpu_per_worker is not None:
+        _check_quota(parser, args.cpu_per_worker)
     args.think = args.think_ms / 1000
     args.levels = _numbers(args.concurrency)
     args.fleet_sizes = _numbers(args.fleet_sizes)
@@ -243,6 +257,18 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown(results))
     progress(f"results in {args.out}/")
     return 0
+
+
+def _check_quota(parser: argparse.ArgumentParser, cores: float) -> None:
+    """Refuse a quota this host cannot give before building anything."""
+    from aioconductor.bench.cpu_quota import CpuQuota, QuotaUnavailable
+
+    if not 0 < cores <= (os.cpu_count() or 1):
+        parser.error("--cpu-per-worker must be above 0 and at most the host's cores")
+    try:
+        CpuQuota.create(cores).remove()
+    except QuotaUnavailable as exc:
+        parser.error(str(exc))
 
 
 def _merge(files: list[Path], out: Path) -> int:

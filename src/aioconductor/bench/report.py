@@ -33,6 +33,7 @@ COLUMNS = [
     "host_idle_pct",
     "host_steal_pct",
     "limit",
+    "target_cpu_quota",
 ]
 FLEET_P99_LIMIT_MS = 100.0
 

@@ -52,6 +52,8 @@ class RunResult:
     limit: str = ""
     # bootstorm-paced: each caller's pause after a reply (0: back to back)
     think_ms: float = 0.0
+    # --cpu-per-worker: the cores' worth of CPU time the target's processes shared (None: no quota)
+    target_cpu_quota: float | None = None
 
     @property
     def loadgen_saturated(self) -> bool:
@@ -78,6 +80,7 @@ def summarise(
     loadgen_busiest: float = 0.0,
     host: HostUse = NOTHING,
     workers: int = 1,
+    cpu_quota: float | None = None,
 ) -> RunResult:
     ordered = sorted(latencies)
     calls = len(ordered)
@@ -106,22 +109,26 @@ def summarise(
         host_steal_pct=None if host is NOTHING else round(host.steal_share * 100, 1),
         limit=""
         if host is NOTHING
-        else what_limits(seconds, target_cpu, workers, loadgen_busiest, host),
+        else what_limits(
+            seconds, target_cpu, workers if cpu_quota is None else cpu_quota, loadgen_busiest, host
+        ),
+        target_cpu_quota=cpu_quota,
     )
 
 
 def what_limits(
-    seconds: float, target_cpu: float, workers: int, loadgen_busiest: float, host: HostUse
+    seconds: float, target_cpu: float, cores: float, loadgen_busiest: float, host: HostUse
 ) -> str:
     """The first resource found saturated during a level, or "none" when nothing was (then
-    waits set the rate: round trips to a delayed database, or too few callers)."""
+    waits set the rate: round trips to a delayed database, or too few callers). `cores`: what
+    the target may use, a core per worker or its CPU quota."""
     if not seconds:
         return "none"
     if loadgen_busiest > SATURATED:
         return "generator"
     # a core the hypervisor takes a share of is that much smaller
     core = SATURATED * (1 - host.steal_share)
-    if target_cpu / seconds > core * workers:
+    if target_cpu / seconds > core * cores:
         return "target"
     if host.database_cpu / seconds > core:
         return "database"

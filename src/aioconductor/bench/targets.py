@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psutil
 
+from aioconductor.bench.cpu_quota import CpuQuota
 from aioconductor.novaenv import ensure_nova_venv
 
 RABBIT = "rabbit://guest:guest@127.0.0.1:5672/"
@@ -97,8 +98,13 @@ class RunningTarget:
         workdir: Path,
         db_port: int = 3306,
         transport_url: str = RABBIT,
+        cpu_per_worker: float | None = None,
     ) -> None:
         self.spec = spec
+        # N workers on N small cores: the whole process tree shares workers x F cores
+        self.quota = (
+            None if cpu_per_worker is None else CpuQuota.create(spec.workers * cpu_per_worker)
+        )
         conf = workdir / f"{spec.name}.conf"
         conf.write_text(_conf(spec, exchange, db, db_port, transport_url))
         self.log = workdir / f"{spec.name}.log"
@@ -108,7 +114,11 @@ class RunningTarget:
         else:
             argv = [str(ensure_nova_venv().bin("nova-conductor")), "--config-file", str(conf)]
         self.proc = subprocess.Popen(
-            argv, stdout=self.log.open("wb"), stderr=subprocess.STDOUT, env=env
+            argv,
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+            env=env,
+            preexec_fn=None if self.quota is None else self.quota.joiner(),  # noqa: PLW1509
         )
         self.ps = psutil.Process(self.proc.pid)
 
@@ -146,6 +156,8 @@ class RunningTarget:
                 for proc in self._tree():
                     proc.kill()
                 self.proc.wait()
+        if self.quota is not None:
+            self.quota.remove()
 
 
 class Relay:

@@ -10,7 +10,7 @@ import pytest
 
 from aioconductor.bench.host import HostUse
 from aioconductor.bench.report import markdown, source_commit, write
-from aioconductor.bench.stats import percentile, summarise
+from aioconductor.bench.stats import RunResult, percentile, summarise
 
 
 def test_nearest_rank_percentiles() -> None:
@@ -119,3 +119,19 @@ def test_the_level_names_what_limited_it(
     assert result.limit == expected
     assert result.host_idle_pct == round(host.idle_share * 100, 1)
     assert result.database_cpu_ms_per_rpc == round(host.database_cpu * 10, 3)
+
+
+def test_a_target_at_its_cpu_quota_is_the_limit() -> None:
+    # 0.45 of a core over 2 s: idle for two workers, the whole of a 0.5-core quota
+    host = HostUse(database_cpu=0.2, broker_cpu=0.2, idle_share=0.6, steal_share=0.0)
+
+    def level(cpu_quota: float | None) -> RunResult:
+        return summarise(
+            target="t", workload="w", concurrency=40, latencies=[0.01] * 100, errors=0,
+            seconds=2.0, target_cpu=0.9, target_rss=0.0, loadgen_cpu=0.1, host=host, workers=2,
+            cpu_quota=cpu_quota,
+        )  # fmt: skip
+
+    assert level(None).limit == "none"
+    assert level(0.5).limit == "target"
+    assert level(0.5).target_cpu_quota == 0.5
