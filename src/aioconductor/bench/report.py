@@ -6,6 +6,7 @@ import csv
 import json
 import platform
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,7 @@ def markdown(results: list[RunResult]) -> str:
         + " |\n"
         for r in results
     )
-    return head + rows + fleet_summary(results)
+    return head + rows + fleet_summary(results) + scaling_summary(results)
 
 
 def fleet_capacity(results: list[RunResult]) -> dict[tuple[str, str], int]:
@@ -121,6 +122,55 @@ def fleet_summary(results: list[RunResult]) -> str:
     lines = [f"\nLargest fleet served with p99 < {FLEET_P99_LIMIT_MS:g} ms:\n",
              "| target | DB | computes |", "|---|---|---|"]  # fmt: skip
     lines += [f"| {t} | {d} | {m} |" for (t, d), m in capacity.items()]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class ScalingPoint:
+    workers: int
+    target: str
+    rpc_per_s: float  # the best level's
+    limit: str  # at that level
+
+
+def worker_scaling(results: list[RunResult]) -> dict[tuple[str, str], list[ScalingPoint]]:
+    """Per (workload, family: the target name without its worker count), each worker count's
+    best RPC/s, for families measured at two or more worker counts (fleets excluded)."""
+    from aioconductor.bench.targets import target_spec
+
+    best: dict[tuple[str, str], dict[int, RunResult]] = {}
+    for r in results:
+        if r.workload == "fleet" or r.db_delay_ms is not None:
+            continue
+        try:
+            workers = target_spec(r.target).workers
+        except ValueError:  # "external", or a name from an older run
+            continue
+        family = r.target.replace(f"-{workers}w", "-Nw", 1)
+        counts = best.setdefault((r.workload, family), {})
+        if workers not in counts or r.rpc_per_s > counts[workers].rpc_per_s:
+            counts[workers] = r
+    return {
+        key: [ScalingPoint(w, r.target, r.rpc_per_s, r.limit) for w, r in sorted(counts.items())]
+        for key, counts in best.items()
+        if len(counts) > 1
+    }
+
+
+def scaling_summary(results: list[RunResult]) -> str:
+    scaling = worker_scaling(results)
+    if not scaling:
+        return ""
+    lines = ["\nWorker scaling (each worker count's best level):\n",
+             "| workload | target | workers | RPC/s | vs the fewest workers | limit |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for (workload, _), points in scaling.items():
+        base = points[0]
+        lines += [
+            f"| {workload} | {p.target} | {p.workers} | {p.rpc_per_s:g} | "
+            f"{p.rpc_per_s / base.rpc_per_s if base.rpc_per_s else 0:.2f} | {p.limit} |"
+            for p in points
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -182,4 +232,38 @@ def plot(results: list[RunResult], out: Path) -> None:
         fig.tight_layout()
         suffix = "" if delay == "direct" else "-db" + delay.replace(" ms", "ms")
         fig.savefig(out / f"{workload}{suffix}.png", dpi=110)
+        plt.close(fig)
+    plot_scaling(results, out)
+
+
+def plot_scaling(results: list[RunResult], out: Path) -> None:
+    """RPC/s against workers, one line per family, with the line a perfect scaling would
+    follow from its fewest workers: scaling-<workload>.png."""
+    import matplotlib.pyplot as plt
+
+    scaling = worker_scaling(results)
+    for workload in dict.fromkeys(w for w, _ in scaling):
+        fig, ax = plt.subplots(figsize=(7, 5))
+        for (each, family), points in scaling.items():
+            if each != workload:
+                continue
+            workers = [p.workers for p in points]
+            line = ax.plot(workers, [p.rpc_per_s for p in points], marker="o", label=family)
+            first = points[0]
+            linear = [first.rpc_per_s * w / first.workers for w in workers]
+            ax.plot(workers, linear, linestyle=":", color=line[0].get_color(), linewidth=1)
+        quotas = {r.target_cpu_quota for r in results if r.workload == workload}
+        note = "" if quotas == {None} else " (CPU quota per worker)"
+        counts = sorted({p.workers for (w, _), ps in scaling.items() if w == workload for p in ps})
+        ax.set(
+            xlabel=f"workers{note}",
+            ylabel="best RPC/s",
+            xscale="log",
+            yscale="log",
+            title=f"{workload}: RPC/s by workers (dotted: linear from the fewest)",
+        )
+        ax.set_xticks(counts, [str(c) for c in counts])
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out / f"scaling-{workload}.png", dpi=110)
         plt.close(fig)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from aioconductor.bench.host import HostUse
-from aioconductor.bench.report import markdown, source_commit, write
+from aioconductor.bench.report import markdown, source_commit, worker_scaling, write
 from aioconductor.bench.stats import RunResult, percentile, summarise
 
 
@@ -135,3 +135,27 @@ def test_a_target_at_its_cpu_quota_is_the_limit() -> None:
     assert level(None).limit == "none"
     assert level(0.5).limit == "target"
     assert level(0.5).target_cpu_quota == 0.5
+
+
+def test_worker_counts_of_one_family_are_shown_as_scaling(tmp_path: Path) -> None:
+    def level(target: str, n: int, calls: int) -> RunResult:
+        return summarise(
+            target=target, workload="bootstorm", concurrency=n, latencies=[0.01] * calls,
+            errors=0, seconds=1.0, target_cpu=0.1, target_rss=1e6, loadgen_cpu=0.01,
+        )  # fmt: skip
+
+    results = [
+        level("aioconductor-1w", 10, 100),
+        level("aioconductor-1w", 40, 120),  # the best level counts
+        level("aioconductor-2w", 40, 190),
+        level("nova-threading-1w", 40, 12),  # one worker count: nothing to scale
+    ]
+    scaling = worker_scaling(results)
+    assert list(scaling) == [("bootstorm", "aioconductor-Nw")]
+    assert [(p.workers, p.rpc_per_s) for p in scaling[("bootstorm", "aioconductor-Nw")]] == [
+        (1, 120.0),
+        (2, 190.0),
+    ]
+    assert "| bootstorm | aioconductor-2w | 2 | 190 | 1.58 |" in markdown(results)
+    write(results, tmp_path, "aioconductor bench --targets aioconductor-1w,aioconductor-2w")
+    assert (tmp_path / "scaling-bootstorm.png").stat().st_size > 1000
