@@ -173,6 +173,17 @@ def test_the_process_tree_is_the_supervisor_and_its_workers(service: Service) ->
     assert all(w["connected"] and w["db_ok"] is None for w in body["workers"])
 
 
+def test_workers_stop_by_themselves_when_the_supervisor_is_killed(service: Service) -> None:
+    pids = service.wait_ready(2)
+    workers = [psutil.Process(pid) for pid in pids]
+    service.proc.kill()  # no chance to stop them: they must notice on their own
+    service.proc.wait()
+    gone, alive = psutil.wait_procs(workers, timeout=20)
+    assert not alive, "orphaned workers kept running (and consuming) without a supervisor"
+    assert len(gone) == 2
+    assert service.log.read_text().count("SIGTERM received: draining") == 2  # drained, not cut
+
+
 def test_sigterm_stops_everything_cleanly(service: Service) -> None:
     service.wait_ready(2)
     started = time.monotonic()
