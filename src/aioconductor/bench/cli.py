@@ -44,6 +44,7 @@ class Meters:
     target: RunningTarget | None
     relay: Relay | None
     delay_ms: float | None
+    db_socket: bool = False  # the target reaches MariaDB over its Unix socket
 
     def cpu(self) -> tuple[float, float]:
         return (
@@ -74,6 +75,7 @@ async def _levels(
             loadgen_procs=loadgen_procs, loadgen_busiest=m.busiest, host=host,
             workers=meters.target.spec.workers if meters.target else 1,
             cpu_quota=meters.target.quota.cores if meters.target and meters.target.quota else None,
+            db_socket=meters.db_socket,
         )  # fmt: skip
         where = "" if meters.delay_ms is None else f" db+{meters.delay_ms}ms"
         progress(
@@ -103,9 +105,9 @@ async def _run_target(
     relay = Relay(delay_ms) if delay_ms is not None else None
     target = RunningTarget(
         target_spec(name), exchange, db, workdir, relay.port if relay else 3306,
-        cpu_per_worker=args.cpu_per_worker,
+        cpu_per_worker=args.cpu_per_worker, db_socket=args.db_socket,
     )  # fmt: skip
-    meters = Meters(target, relay, delay_ms)
+    meters = Meters(target, relay, delay_ms, db_socket=args.db_socket is not None)
     try:
         async with WireClient(AMQP, exchange) as client:
             await client.wait_ready(time.monotonic() + 180)
@@ -208,6 +210,12 @@ def main(argv: list[str] | None = None) -> int:
         help="run each target in a cgroup limited to workers x CORES cores' worth of CPU (e.g. "
         "0.25): N workers on N small cores, to watch them scale on a small host (needs root)",
     )
+    parser.add_argument(
+        "--db-socket",
+        metavar="PATH",
+        help="targets reach MariaDB over this Unix socket instead of TCP to 127.0.0.1 (e.g. "
+        "/run/mysqld/mysqld.sock): a database on the conductor's own host",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
     parser.add_argument(
         "--external",
@@ -231,6 +239,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--think-ms must not be negative")
     if args.cpu_per_worker is not None:
         _check_quota(parser, args.cpu_per_worker)
+    if args.db_socket is not None:
+        if args.db_delay_ms:
+            parser.error("--db-socket and --db-delay-ms exclude each other (the relay is TCP)")
+        if not Path(args.db_socket).is_socket():
+            parser.error(f"--db-socket {args.db_socket}: no Unix socket there")
     args.think = args.think_ms / 1000
     args.levels = _numbers(args.concurrency)
     args.fleet_sizes = _numbers(args.fleet_sizes)

@@ -35,6 +35,7 @@ COLUMNS = [
     "host_steal_pct",
     "limit",
     "target_cpu_quota",
+    "db_socket",
 ]
 FLEET_P99_LIMIT_MS = 100.0
 
@@ -85,17 +86,11 @@ def calibration_loop_ms() -> float:
     return round((time.process_time() - started) * 1000, 1)
 
 
-def _delay(value: float | None) -> str:
-    return "direct" if value is None else f"{value:g} ms"
-
-
 def markdown(results: list[RunResult]) -> str:
     head = "| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS) + "\n"
     rows = "".join(
         "| "
-        + " | ".join(
-            _delay(r.db_delay_ms) if c == "db_delay_ms" else str(r.to_dict()[c]) for c in COLUMNS
-        )
+        + " | ".join(r.db_route if c == "db_delay_ms" else str(r.to_dict()[c]) for c in COLUMNS)
         + " |\n"
         for r in results
     )
@@ -108,7 +103,7 @@ def fleet_capacity(results: list[RunResult]) -> dict[tuple[str, str], int]:
     for r in results:
         if r.workload != "fleet":
             continue
-        key = (r.target, _delay(r.db_delay_ms))
+        key = (r.target, r.db_route)
         best.setdefault(key, 0)
         if r.errors == 0 and r.p99_ms < FLEET_P99_LIMIT_MS:
             best[key] = max(best[key], r.concurrency)
@@ -140,13 +135,15 @@ def worker_scaling(results: list[RunResult]) -> dict[tuple[str, str], list[Scali
 
     best: dict[tuple[str, str], dict[int, RunResult]] = {}
     for r in results:
-        if r.workload == "fleet" or r.db_delay_ms is not None:
+        if r.workload == "fleet":
             continue
         try:
             workers = target_spec(r.target).workers
         except ValueError:  # "external", or a name from an older run
             continue
         family = r.target.replace(f"-{workers}w", "-Nw", 1)
+        if r.db_route != "direct":
+            family += f" (DB {r.db_route})"
         counts = best.setdefault((r.workload, family), {})
         if workers not in counts or r.rpc_per_s > counts[workers].rpc_per_s:
             counts[workers] = r
@@ -192,9 +189,9 @@ def plot(results: list[RunResult], out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    groups = sorted({(r.workload, _delay(r.db_delay_ms)) for r in results})
+    groups = sorted({(r.workload, r.db_route) for r in results})
     for workload, delay in groups:
-        rows = [r for r in results if r.workload == workload and _delay(r.db_delay_ms) == delay]
+        rows = [r for r in results if r.workload == workload and r.db_route == delay]
         fleet = workload == "fleet"
         fig, (lat, cpu) = plt.subplots(1, 2, figsize=(13, 5))
         for target in dict.fromkeys(r.target for r in rows):
@@ -205,7 +202,9 @@ def plot(results: list[RunResult], out: Path) -> None:
                 marker="o",
                 label=target,
             )
-        where = "" if delay == "direct" else f", DB +{delay} each way"
+        where = {"direct": "", "socket": ", DB over its Unix socket"}.get(
+            delay, f", DB +{delay} each way"
+        )
         paces = {r.think_ms for r in rows if r.think_ms}
         if len(paces) == 1:
             where = f", {paces.pop():g} ms between calls{where}"
@@ -230,7 +229,7 @@ def plot(results: list[RunResult], out: Path) -> None:
             xlabel="target CPU ms per RPC (all levels)", title=f"{workload}{where}: CPU per RPC"
         )
         fig.tight_layout()
-        suffix = "" if delay == "direct" else "-db" + delay.replace(" ms", "ms")
+        suffix = "" if delay == "direct" else "-db" + delay.replace(" ms", "ms")  # -dbsocket
         fig.savefig(out / f"{workload}{suffix}.png", dpi=110)
         plt.close(fig)
     plot_scaling(results, out)

@@ -54,6 +54,15 @@ class RunResult:
     think_ms: float = 0.0
     # --cpu-per-worker: the cores' worth of CPU time the target's processes shared (None: no quota)
     target_cpu_quota: float | None = None
+    # --db-socket: the target reached MariaDB over its Unix socket, not TCP
+    db_socket: bool = False
+
+    @property
+    def db_route(self) -> str:
+        """How the target reached MariaDB: "direct" (TCP), "socket", or the relay's delay."""
+        if self.db_socket:
+            return "socket"
+        return "direct" if self.db_delay_ms is None else f"{self.db_delay_ms:g} ms"
 
     @property
     def loadgen_saturated(self) -> bool:
@@ -81,6 +90,7 @@ def summarise(
     host: HostUse = NOTHING,
     workers: int = 1,
     cpu_quota: float | None = None,
+    db_socket: bool = False,
 ) -> RunResult:
     ordered = sorted(latencies)
     calls = len(ordered)
@@ -113,6 +123,7 @@ def summarise(
             seconds, target_cpu, workers if cpu_quota is None else cpu_quota, loadgen_busiest, host
         ),
         target_cpu_quota=cpu_quota,
+        db_socket=db_socket,
     )
 
 

@@ -70,13 +70,24 @@ def target_spec(name: str) -> TargetSpec:
 
 
 def _conf(
-    spec: TargetSpec, exchange: str, db: str, db_port: int = 3306, transport_url: str = RABBIT
+    spec: TargetSpec,
+    exchange: str,
+    db: str,
+    db_port: int = 3306,
+    transport_url: str = RABBIT,
+    db_socket: str | None = None,
 ) -> str:
     driver = "pymysql" if spec.kind == "aioconductor" else spec.driver
+    # every driver here (ours, PyMySQL, mysqlclient) takes `unix_socket` from the URL
+    where = (
+        f"127.0.0.1:{db_port}/{db}"
+        if db_socket is None
+        else f"localhost/{db}?unix_socket={db_socket}"
+    )
     text = (
         f"[DEFAULT]\ntransport_url = {transport_url}\ncontrol_exchange = {exchange}\n"
         f"host = bench-{spec.name}\n"
-        f"[database]\nconnection = mysql+{driver}://root@127.0.0.1:{db_port}/{db}\n"
+        f"[database]\nconnection = mysql+{driver}://root@{where}\n"
         f"[conductor]\nworkers = {spec.workers}\n"
     )
     if spec.kind == "aioconductor":
@@ -99,6 +110,7 @@ class RunningTarget:
         db_port: int = 3306,
         transport_url: str = RABBIT,
         cpu_per_worker: float | None = None,
+        db_socket: str | None = None,
     ) -> None:
         self.spec = spec
         # N workers on N small cores: the whole process tree shares workers x F cores
@@ -106,7 +118,7 @@ class RunningTarget:
             None if cpu_per_worker is None else CpuQuota.create(spec.workers * cpu_per_worker)
         )
         conf = workdir / f"{spec.name}.conf"
-        conf.write_text(_conf(spec, exchange, db, db_port, transport_url))
+        conf.write_text(_conf(spec, exchange, db, db_port, transport_url, db_socket))
         self.log = workdir / f"{spec.name}.log"
         env = {k: v for k, v in os.environ.items() if k != "OS_NOVA_DISABLE_EVENTLET_PATCHING"}
         if spec.kind == "aioconductor":

@@ -159,3 +159,18 @@ def test_worker_counts_of_one_family_are_shown_as_scaling(tmp_path: Path) -> Non
     assert "| bootstorm | aioconductor-2w | 2 | 190 | 1.58 |" in markdown(results)
     write(results, tmp_path, "aioconductor bench --targets aioconductor-1w,aioconductor-2w")
     assert (tmp_path / "scaling-bootstorm.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize(
+    ("delay", "socket", "route"),
+    [(None, False, "direct"), (None, True, "socket"), (1.0, False, "1 ms")],
+)
+def test_each_level_says_how_the_target_reached_the_database(
+    delay: float | None, socket: bool, route: str
+) -> None:
+    result = summarise(
+        target="t", workload="w", concurrency=1, latencies=[0.01], errors=0, seconds=1.0,
+        target_cpu=0.1, target_rss=0.0, loadgen_cpu=0.0, db_delay_ms=delay, db_socket=socket,
+    )  # fmt: skip
+    assert result.db_route == route
+    assert f"| t | {route} | w |" in markdown([result])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from aioconductor.bench import cli
@@ -58,3 +60,21 @@ def test_the_command_refuses_an_unknown_target_before_building_anything(
         cli.main(["--targets", "aioconductor-1w,nova-2w", "--out", "/nonexistent/out"])
     assert exit_.value.code == 2
     assert "unknown target 'nova-2w'" in capsys.readouterr().err
+
+
+def test_a_socket_run_points_every_driver_at_the_socket() -> None:
+    for name in ("aioconductor-1w", "nova-eventlet-mysqldb-1w", "nova-threading-1w"):
+        conf = _conf(target_spec(name), "ex", "db", db_socket="/run/mysqld/mysqld.sock")
+        assert "@localhost/db?unix_socket=/run/mysqld/mysqld.sock\n" in conf
+        assert "127.0.0.1:3306" not in conf
+
+
+def test_the_socket_and_the_delaying_relay_exclude_each_other(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["--db-socket", str(tmp_path / "none.sock"), "--out", str(tmp_path)])
+    assert "no Unix socket there" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["--db-socket", "/x.sock", "--db-delay-ms", "0,1", "--out", str(tmp_path)])
+    assert "exclude each other" in capsys.readouterr().err
