@@ -86,13 +86,21 @@ def calibration_loop_ms() -> float:
     return round((time.process_time() - started) * 1000, 1)
 
 
+# in the markdown table the db_delay_ms column names the route, socket included
+_MARKDOWN_COLUMNS = [c for c in COLUMNS if c != "db_socket"]
+
+
+def _cell(result: RunResult, column: str) -> str:
+    if column == "db_delay_ms":
+        return result.db_route
+    value = result.to_dict()[column]
+    return "" if value is None else str(value)
+
+
 def markdown(results: list[RunResult]) -> str:
-    head = "| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS) + "\n"
+    head = "| " + " | ".join(_MARKDOWN_COLUMNS) + " |\n|" + "---|" * len(_MARKDOWN_COLUMNS) + "\n"
     rows = "".join(
-        "| "
-        + " | ".join(r.db_route if c == "db_delay_ms" else str(r.to_dict()[c]) for c in COLUMNS)
-        + " |\n"
-        for r in results
+        "| " + " | ".join(_cell(r, c) for c in _MARKDOWN_COLUMNS) + " |\n" for r in results
     )
     return head + rows + fleet_summary(results) + scaling_summary(results)
 

@@ -174,3 +174,4 @@ def test_each_level_says_how_the_target_reached_the_database(
     )  # fmt: skip
     assert result.db_route == route
     assert f"| t | {route} | w |" in markdown([result])
+    assert "None" not in markdown([result])  # an unmeasured figure is an empty cell
