@@ -17,7 +17,7 @@ from aioconductor.bench.bootstorm import BootStorm, call_label
 from aioconductor.bench.fixture import build_fixture, clone_database
 from aioconductor.bench.generators import ProcessGenerators
 from aioconductor.bench.loadgen import WireClient
-from aioconductor.bench.targets import RunningTarget, target_spec
+from aioconductor.bench.targets import DatabaseAddress, RunningTarget, target_spec
 from aioconductor.novaenv import drop_database
 from tests import rabbit
 
@@ -46,7 +46,11 @@ def test_recorded_boot_replays_for_pool_instances(tmp_path: Path) -> None:
         clone_database(name, copy)
         exchange = f"aioc_fx_{uuid.uuid4().hex[:8]}"
         target = RunningTarget(
-            target_spec("aioconductor-1w"), exchange, copy, tmp_path, transport_url=rabbit.url()
+            target_spec("aioconductor-1w"),
+            exchange,
+            DatabaseAddress(copy),
+            tmp_path,
+            transport_url=rabbit.url(),
         )
         storm = BootStorm(fixture)
 

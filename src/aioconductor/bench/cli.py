@@ -25,7 +25,7 @@ from aioconductor.bench.generators import (
 from aioconductor.bench.host import HostSample, HostUse
 from aioconductor.bench.loadgen import WireClient
 from aioconductor.bench.stats import RunResult, summarise
-from aioconductor.bench.targets import TARGETS, Relay, RunningTarget, target_spec
+from aioconductor.bench.targets import TARGETS, DatabaseAddress, Relay, RunningTarget, target_spec
 
 AMQP = "amqp://guest:guest@127.0.0.1:5672/"
 WORKLOADS = ("ping", "heartbeat", "bootstorm", "bootstorm-paced", "fleet")
@@ -103,10 +103,10 @@ async def _run_target(
     exchange = f"aioc_bench_{uuid.uuid4().hex[:8]}"
     clone_database(fixture.database, db)
     relay = Relay(delay_ms) if delay_ms is not None else None
+    database = DatabaseAddress(db, relay.port if relay else 3306, args.db_socket)
     target = RunningTarget(
-        target_spec(name), exchange, db, workdir, relay.port if relay else 3306,
-        cpu_per_worker=args.cpu_per_worker, db_socket=args.db_socket,
-    )  # fmt: skip
+        target_spec(name), exchange, database, workdir, cpu_per_worker=args.cpu_per_worker
+    )
     meters = Meters(target, relay, delay_ms, db_socket=args.db_socket is not None)
     try:
         async with WireClient(AMQP, exchange) as client:

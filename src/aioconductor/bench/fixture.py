@@ -26,7 +26,7 @@ from typing import Any
 import pymysql
 
 from aioconductor.bench.seed import build_database
-from aioconductor.bench.targets import RunningTarget, target_spec
+from aioconductor.bench.targets import DatabaseAddress, RunningTarget, target_spec
 from aioconductor.novaenv import ensure_nova_venv
 
 NOVA_SIDE = Path(__file__).with_name("nova_side")
@@ -147,7 +147,7 @@ def build_fixture(
     finally:
         conn.close()
     progress("recording one boot through nova's own client")
-    target = RunningTarget(target_spec("aioconductor-1w"), exchange, name, workdir)
+    target = RunningTarget(target_spec("aioconductor-1w"), exchange, DatabaseAddress(name), workdir)
     try:
         recorded = _record(conf, target)
     finally:

@@ -69,25 +69,30 @@ def target_spec(name: str) -> TargetSpec:
     return TargetSpec(name, "nova", workers, family.rsplit("-", 1)[1], backend="eventlet")
 
 
+@dataclass(frozen=True)
+class DatabaseAddress:
+    """Where a target finds its copy of the fixture: MariaDB on a TCP port (the relay's, for a
+    delay) or behind its Unix socket."""
+
+    name: str
+    port: int = 3306
+    socket: str | None = None
+
+    def url(self, driver: str) -> str:
+        if self.socket is None:
+            return f"mysql+{driver}://root@127.0.0.1:{self.port}/{self.name}"
+        # every driver here (ours, PyMySQL, mysqlclient) takes `unix_socket` from the URL
+        return f"mysql+{driver}://root@localhost/{self.name}?unix_socket={self.socket}"
+
+
 def _conf(
-    spec: TargetSpec,
-    exchange: str,
-    db: str,
-    db_port: int = 3306,
-    transport_url: str = RABBIT,
-    db_socket: str | None = None,
+    spec: TargetSpec, exchange: str, database: DatabaseAddress, transport_url: str = RABBIT
 ) -> str:
     driver = "pymysql" if spec.kind == "aioconductor" else spec.driver
-    # every driver here (ours, PyMySQL, mysqlclient) takes `unix_socket` from the URL
-    where = (
-        f"127.0.0.1:{db_port}/{db}"
-        if db_socket is None
-        else f"localhost/{db}?unix_socket={db_socket}"
-    )
     text = (
         f"[DEFAULT]\ntransport_url = {transport_url}\ncontrol_exchange = {exchange}\n"
         f"host = bench-{spec.name}\n"
-        f"[database]\nconnection = mysql+{driver}://root@{where}\n"
+        f"[database]\nconnection = {database.url(driver)}\n"
         f"[conductor]\nworkers = {spec.workers}\n"
     )
     if spec.kind == "aioconductor":
@@ -105,12 +110,10 @@ class RunningTarget:
         self,
         spec: TargetSpec,
         exchange: str,
-        db: str,
+        database: DatabaseAddress,
         workdir: Path,
-        db_port: int = 3306,
         transport_url: str = RABBIT,
         cpu_per_worker: float | None = None,
-        db_socket: str | None = None,
     ) -> None:
         self.spec = spec
         # N workers on N small cores: the whole process tree shares workers x F cores
@@ -118,7 +121,7 @@ class RunningTarget:
             None if cpu_per_worker is None else CpuQuota.create(spec.workers * cpu_per_worker)
         )
         conf = workdir / f"{spec.name}.conf"
-        conf.write_text(_conf(spec, exchange, db, db_port, transport_url, db_socket))
+        conf.write_text(_conf(spec, exchange, database, transport_url))
         self.log = workdir / f"{spec.name}.log"
         env = {k: v for k, v in os.environ.items() if k != "OS_NOVA_DISABLE_EVENTLET_PATCHING"}
         if spec.kind == "aioconductor":

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from aioconductor.bench import cli
-from aioconductor.bench.targets import TARGETS, TargetSpec, _conf, target_spec
+from aioconductor.bench.targets import TARGETS, DatabaseAddress, TargetSpec, _conf, target_spec
 
 
 def test_every_documented_name_is_a_target() -> None:
@@ -32,7 +32,7 @@ def test_a_name_gives_its_family_workers_and_driver(
 
 
 def test_the_worker_count_reaches_the_conductors_config() -> None:
-    conf = _conf(target_spec("nova-eventlet-mysqldb-3w"), "ex", "db")
+    conf = _conf(target_spec("nova-eventlet-mysqldb-3w"), "ex", DatabaseAddress("db"))
     assert "workers = 3\n" in conf
     assert "concurrency_backend = eventlet\n" in conf
     assert "connection = mysql+mysqldb://" in conf
@@ -64,7 +64,9 @@ def test_the_command_refuses_an_unknown_target_before_building_anything(
 
 def test_a_socket_run_points_every_driver_at_the_socket() -> None:
     for name in ("aioconductor-1w", "nova-eventlet-mysqldb-1w", "nova-threading-1w"):
-        conf = _conf(target_spec(name), "ex", "db", db_socket="/run/mysqld/mysqld.sock")
+        conf = _conf(
+            target_spec(name), "ex", DatabaseAddress("db", socket="/run/mysqld/mysqld.sock")
+        )
         assert "@localhost/db?unix_socket=/run/mysqld/mysqld.sock\n" in conf
         assert "127.0.0.1:3306" not in conf
 
