@@ -5,7 +5,7 @@ Like gunicorn's arbiter: signal handlers only enqueue; the main loop dispatches
 TTIN/TTOU one worker more/less), reaps dead workers with their cause, restarts them with
 backoff, and stops everything with a distinct exit code when a worker fails at boot (bad
 config, refused credentials) instead of looping. Workers are fresh interpreters, not forks
-(`python -m aioconductor.worker_process`): each builds its own loop, connection and engine,
+(`python -P -m aioconductor.worker_process`): each builds its own loop, connection and engine,
 and gets its settings, pickled, on its stdin. They are plain subprocesses, not
 multiprocessing's, which would add a resource-tracker process (12 MB) to every deployment.
 Each worker's event loop writes a heartbeat into a shared status page (worker_status.py)
