@@ -105,6 +105,7 @@ class Channel:
         self._calls: deque[asyncio.Future[Frame]] = deque()
         self._call_lock = asyncio.Lock()
         self._consumers: dict[str, Consumer] = {}
+        self._consumer_count = 0
         self._closed: BaseException | None = None
         # A delivery (or a return) arrives as method, header, then body frames.
         self._incoming: frames.Deliver | None = None
@@ -146,12 +147,22 @@ class Channel:
         *,
         no_ack: bool = False,
     ) -> str:
-        consume = commands.Basic.Consume(queue=queue, no_ack=no_ack, arguments=arguments or {})
-        ok = await self.call(consume)
+        # We name the consumer and register it before Basic.Consume leaves: the broker may
+        # send deliveries right behind ConsumeOk, in the same read, and each one must find
+        # its consumer (a delivery without one would hold a prefetch slot).
+        self._consumer_count += 1
+        tag = f"ctag{self.id}.{self._consumer_count}"
+        self._consumers[tag] = consumer
+        consume = commands.Basic.Consume(
+            queue=queue, consumer_tag=tag, no_ack=no_ack, arguments=arguments or {}
+        )
+        try:
+            ok = await self.call(consume)
+        except BaseException:
+            self._consumers.pop(tag, None)
+            raise
         assert isinstance(ok, commands.Basic.ConsumeOk)
-        assert ok.consumer_tag
-        self._consumers[ok.consumer_tag] = consumer
-        return ok.consumer_tag
+        return tag
 
     async def cancel(self, consumer_tag: str) -> None:
         await self.call(commands.Basic.Cancel(consumer_tag=consumer_tag))
@@ -251,8 +262,16 @@ class Channel:
         if deliver is None:
             raise AmqpError(f"content without a delivery on channel {self.id}")
         consumer = self._consumers.get(deliver.consumer_tag)
-        if consumer is None:  # cancelled meanwhile: the broker requeues it
-            log.debug("delivery for cancelled consumer %s", deliver.consumer_tag)
+        if consumer is None:
+            # Only a consumer already cancelled (or whose consume failed) gets here. Unacked,
+            # the message would hold a prefetch slot until the connection ends: give it back.
+            log.warning(
+                "no consumer %s on channel %d for delivery %d: requeued",
+                deliver.consumer_tag,
+                self.id,
+                deliver.delivery_tag,
+            )
+            self.write(frames.reject(self.id, deliver.delivery_tag, requeue=True))
             return
         consumer(Delivery(self, deliver, self._header, body))
 
