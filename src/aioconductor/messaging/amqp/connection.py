@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 _FRAME_MAX: Final = 131072
 _CHANNEL_MAX: Final = 64
 _MISSED_HEARTBEATS: Final = 4  # ticks of heartbeat/2 s with nothing read: 2 heartbeats
+# How often publishes with a deadline are checked for a confirm that never came: one timer per
+# channel while any are outstanding, rather than one per publish.
+_CONFIRM_SWEEP: Final = 0.25
 
 
 class AmqpError(Exception):
@@ -47,6 +50,10 @@ class BrokerClosed(AmqpError):
 
 class PublishNacked(AmqpError):
     pass
+
+
+class PublishTimeout(AmqpError, TimeoutError):
+    """A publish not confirmed (or held back by the broker or the socket) past its deadline."""
 
 
 class Delivery:
@@ -116,8 +123,12 @@ class Channel:
         # publisher confirms
         self._confirming = False
         self._next_tag = 1
-        self._unconfirmed: dict[int, tuple[asyncio.Future[bool], str]] = {}
+        self._unconfirmed: dict[int, tuple[asyncio.Future[bool], str, float | None]] = {}
         self._returned: set[str] = set()
+        self._sweep: asyncio.TimerHandle | None = None
+        # Publishes wait on this while the broker or the socket cannot take them (None: go).
+        self._gate: asyncio.Future[None] | None = None
+        self.flow_active = True  # Channel.Flow from the broker
         # Called when the broker closes this channel (a channel error such as an unknown
         # delivery tag); the server's channels treat it as the loss of the connection.
         self.on_broker_close: Callable[[BrokerClosed], None] | None = None
@@ -172,12 +183,22 @@ class Channel:
         await self.call(commands.Confirm.Select())
         self._confirming = True
 
-    async def publish_reply(self, routing_key: str, body: bytes) -> bool:
-        """Publish a mandatory reply and wait for its confirm; False when it was returned."""
+    async def publish_reply(
+        self, routing_key: str, body: bytes, *, timeout: float | None = None
+    ) -> bool:
+        """Publish a mandatory reply and wait for its confirm; False when it was returned.
+
+        Raises PublishTimeout when `timeout` seconds pass first (held or unconfirmed).
+        """
+        deadline = None if timeout is None else self._connection.loop_time() + timeout
+        if self._gate is not None:
+            await self._wait_for_gate(deadline, timeout)
+        # From here to the write nothing awaits: the message id is the confirm tag to come.
         message_id = str(self._next_tag)  # names the publish in a Basic.Return, which has no tag
         return await self._confirmed(
             frames.reply(self.id, routing_key, message_id, body, self._connection.frame_max),
             message_id,
+            deadline,
         )
 
     async def publish(
@@ -188,8 +209,12 @@ class Channel:
         properties: commands.Basic.Properties,
         *,
         mandatory: bool,
+        timeout: float | None = None,
     ) -> bool:
         """Publish any message and wait for its confirm; False when it was returned."""
+        deadline = None if timeout is None else self._connection.loop_time() + timeout
+        if self._gate is not None:
+            await self._wait_for_gate(deadline, timeout)
         if not properties.message_id:
             properties.message_id = str(self._next_tag)
         publish = commands.Basic.Publish(
@@ -199,7 +224,7 @@ class Channel:
             frames.method(self.id, publish),
             frames.content(self.id, properties, body, self._connection.frame_max),
         ]
-        return await self._confirmed(frames_out, properties.message_id)
+        return await self._confirmed(frames_out, properties.message_id, deadline)
 
     def publish_unconfirmed(
         self, publish: bytes, content: frames.ContentTemplate, body: bytes
@@ -210,15 +235,66 @@ class Channel:
             raise RuntimeError("a confirm-mode channel numbers every publish: use publish()")
         self.write(publish, *content.frames(body, self._connection.frame_max))
 
-    async def _confirmed(self, data: Sequence[frames.Buffer], message_id: str) -> bool:
+    def _confirmed(
+        self, data: Sequence[frames.Buffer], message_id: str, deadline: float | None
+    ) -> asyncio.Future[bool]:
         if not self._confirming:
             raise RuntimeError("publishing needs a channel in confirm mode")
         self.write(*data)
         tag = self._next_tag
         self._next_tag += 1
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._unconfirmed[tag] = (future, message_id)
-        return await future
+        future: asyncio.Future[bool] = self._connection.loop.create_future()
+        self._unconfirmed[tag] = (future, message_id, deadline)
+        if deadline is not None and self._sweep is None:
+            self._sweep = self._connection.loop.call_later(_CONFIRM_SWEEP, self._expire)
+        return future
+
+    def _expire(self) -> None:
+        """Fail the publishes whose deadline passed without a confirm."""
+        self._sweep = None
+        now = self._connection.loop_time()
+        waiting = False
+        for tag, (future, _, deadline) in list(self._unconfirmed.items()):
+            if deadline is None:
+                continue
+            if deadline > now and not future.done():
+                waiting = True
+                continue
+            # Forgotten: a confirm arriving later finds nothing to settle.
+            del self._unconfirmed[tag]
+            if not future.done():
+                future.set_exception(
+                    PublishTimeout(f"RabbitMQ sent no confirm for publish {tag} in time")
+                )
+        if waiting and self._closed is None:
+            self._sweep = self._connection.loop.call_later(_CONFIRM_SWEEP, self._expire)
+
+    async def _wait_for_gate(self, deadline: float | None, timeout: float | None) -> None:
+        while self._gate is not None:
+            gate = self._gate
+            reason = self.publishing_blocked
+            remaining = None if deadline is None else deadline - self._connection.loop_time()
+            try:
+                # shielded: the gate is shared by every held publisher
+                await asyncio.wait_for(asyncio.shield(gate), remaining)
+            except TimeoutError:
+                raise PublishTimeout(f"publish held for {timeout} s: {reason}") from None
+
+    @property
+    def publishing_blocked(self) -> str | None:
+        """Why a publish on this channel would be held now; None when it would go out."""
+        if not self.flow_active:
+            return f"RabbitMQ paused channel {self.id} (channel.flow)"
+        return self._connection.publishing_blocked
+
+    def update_gate(self) -> None:
+        """Hold or release publishers after a change of flow, blocking or socket state."""
+        held = self._closed is None and self.publishing_blocked is not None
+        if held and self._gate is None:
+            self._gate = self._connection.loop.create_future()
+        elif not held and self._gate is not None:
+            gate, self._gate = self._gate, None
+            gate.set_result(None)  # a closed channel: the publisher's write raises its reason
 
     # --- frames from the connection -------------------------------------------------------
 
@@ -281,7 +357,7 @@ class Channel:
         else:
             tags = [tag] if tag in self._unconfirmed else []
         for settled in tags:
-            future, message_id = self._unconfirmed.pop(settled)
+            future, message_id, _ = self._unconfirmed.pop(settled)
             returned = message_id in self._returned
             self._returned.discard(message_id)  # also for a publisher that gave up waiting
             if future.done():
@@ -307,7 +383,15 @@ class Channel:
             self._consumers.pop(method.consumer_tag or "", None)
             self._connection.lose(ConnectionLost(f"consumer {method.consumer_tag} cancelled"))
         elif isinstance(method, commands.Channel.Flow):
+            # RabbitMQ itself uses connection.blocked these days; other brokers may pause.
+            self.flow_active = bool(method.active)
+            log.warning(
+                "RabbitMQ %s publishing on channel %d (channel.flow)",
+                "resumed" if self.flow_active else "paused",
+                self.id,
+            )
             self._connection.write(frames.method(self.id, commands.Channel.FlowOk(method.active)))
+            self.update_gate()
         elif self._calls:
             future = self._calls.popleft()
             if not future.done():
@@ -323,11 +407,15 @@ class Channel:
             future = self._calls.popleft()
             if not future.done():
                 future.set_exception(reason)
-        for unconfirmed, _ in self._unconfirmed.values():
+        for unconfirmed, _, _ in self._unconfirmed.values():
             if not unconfirmed.done():
                 unconfirmed.set_exception(reason)
         self._unconfirmed.clear()
         self._consumers.clear()
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
+        self.update_gate()
 
 
 class Connection(asyncio.Protocol):
@@ -335,7 +423,7 @@ class Connection(asyncio.Protocol):
 
     def __init__(self, username: str, password: str, virtual_host: str, heartbeat: int, name: str):
         loop = asyncio.get_running_loop()
-        self._loop = loop
+        self.loop = loop
         self._credentials = f"\0{username}\0{password}"
         self._virtual_host = virtual_host
         self._heartbeat_wanted = heartbeat
@@ -351,6 +439,8 @@ class Connection(asyncio.Protocol):
         self._quiet_ticks = 0
         self.frame_max = _FRAME_MAX
         self.heartbeat = 0
+        self.blocked_reason: str | None = None  # Connection.Blocked from the broker
+        self._writing_paused = False  # the transport's buffer is over its high-water mark
         self.closed: asyncio.Future[BaseException] = loop.create_future()
 
     @classmethod
@@ -382,6 +472,26 @@ class Connection(asyncio.Protocol):
     def is_open(self) -> bool:
         return not self.closed.done()
 
+    def loop_time(self) -> float:
+        return self.loop.time()
+
+    @property
+    def publishing_blocked(self) -> str | None:
+        """Why publishing cannot proceed now (None: it can): the broker blocked the
+        connection, the socket's send buffer is full, or the broker paused a channel."""
+        if self.blocked_reason is not None:
+            return f"RabbitMQ blocked the connection: {self.blocked_reason}"
+        if self._writing_paused:
+            return "the socket's send buffer is full (writing paused)"
+        paused = [str(c.id) for c in self._channels.values() if not c.flow_active]
+        if paused:
+            return f"RabbitMQ paused channel {', '.join(paused)} (channel.flow)"
+        return None
+
+    def _update_gates(self) -> None:
+        for channel in list(self._channels.values()):
+            channel.update_gate()
+
     def write(self, *data: frames.Buffer) -> None:
         """Queue frames; they leave in one socket write at the end of this loop pass.
 
@@ -391,7 +501,7 @@ class Connection(asyncio.Protocol):
         if self._transport is None or self.closed.done():
             raise ConnectionLost("the AMQP connection is closed")
         if not self._pending:
-            self._loop.call_soon(self._flush)
+            self.loop.call_soon(self._flush)
         self._pending += data
 
     def _flush(self) -> None:
@@ -406,6 +516,7 @@ class Connection(asyncio.Protocol):
         channel_id = next(i for i in range(1, _CHANNEL_MAX + 1) if i not in self._channels)
         channel = Channel(self, channel_id)
         self._channels[channel_id] = channel
+        channel.update_gate()  # opened while the broker blocks us: held from the start
         await channel.call(commands.Channel.Open())
         return channel
 
@@ -434,7 +545,7 @@ class Connection(asyncio.Protocol):
 
     def _expect(self, kind: type[Frame]) -> asyncio.Future[Frame]:
         # Set before the request goes out: the answer can arrive in the next read.
-        self._handshake = self._loop.create_future()
+        self._handshake = self.loop.create_future()
         self._handshake_waiting = kind
         return self._handshake
 
@@ -475,7 +586,7 @@ class Connection(asyncio.Protocol):
         self.write(frames.method(0, commands.Connection.Open(virtual_host=self._virtual_host)))
         await waiting
         if self.heartbeat:
-            self._heartbeat_timer = self._loop.call_later(self.heartbeat / 2, self._heartbeat_tick)
+            self._heartbeat_timer = self.loop.call_later(self.heartbeat / 2, self._heartbeat_tick)
 
     def _client_properties(self) -> dict[str, Any]:
         from aioconductor import __version__
@@ -507,13 +618,23 @@ class Connection(asyncio.Protocol):
                 self.lose(ConnectionLost("missed heartbeats"))
                 return
         self.write(frames.heartbeat())
-        self._heartbeat_timer = self._loop.call_later(self.heartbeat / 2, self._heartbeat_tick)
+        self._heartbeat_timer = self.loop.call_later(self.heartbeat / 2, self._heartbeat_tick)
 
     # --- asyncio.Protocol -------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports do not subclass asyncio.Transport; they implement it.
         self._transport = cast("asyncio.Transport", transport)
+
+    def pause_writing(self) -> None:
+        self._writing_paused = True
+        log.warning("the RabbitMQ socket's send buffer is full: publishes wait")
+        self._update_gates()
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+        log.info("the RabbitMQ socket's send buffer drained: publishes resume")
+        self._update_gates()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._ended(ConnectionLost(str(exc) if exc else "the broker closed the socket"))
@@ -566,9 +687,15 @@ class Connection(asyncio.Protocol):
         elif isinstance(method, commands.Connection.CloseOk):
             self.lose(ConnectionLost("closed by us"))
         elif isinstance(method, commands.Connection.Blocked):
-            log.warning("RabbitMQ blocked this connection: %s", method.reason)
+            # A resource alarm (memory, disk): the broker reads nothing more from a publishing
+            # connection, so publishes wait here rather than in the socket buffers.
+            self.blocked_reason = method.reason or "no reason given"
+            log.error("RabbitMQ blocked this connection: %s", self.blocked_reason)
+            self._update_gates()
         elif isinstance(method, commands.Connection.Unblocked):
-            log.info("RabbitMQ unblocked this connection")
+            self.blocked_reason = None
+            log.warning("RabbitMQ unblocked this connection")
+            self._update_gates()
         elif self._handshake is not None and isinstance(method, self._handshake_waiting or ()):
             if not self._handshake.done():
                 self._handshake.set_result(method)
