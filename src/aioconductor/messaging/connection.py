@@ -95,6 +95,7 @@ class BrokerConnector:
             password=endpoint.password.get_secret_value(),
             virtual_host=endpoint.virtual_host,
             heartbeat=opts.heartbeat_timeout_threshold,
+            heartbeat_rate=opts.heartbeat_rate,
             name=connection_name(),
             ssl_context=self._ssl,
             timeout=10,

@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 # What we ask for; the broker may lower it (Connection.Tune).
 _FRAME_MAX: Final = 131072
 _CHANNEL_MAX: Final = 64
-_MISSED_HEARTBEATS: Final = 4  # ticks of heartbeat/2 s with nothing read: 2 heartbeats
+# py-amqp (nova's client) gives a connection up after 2 x heartbeat with nothing received.
+_HEARTBEATS_MISSED: Final = 2
 # How often publishes with a deadline are checked for a confirm that never came: one timer per
 # channel while any are outstanding, rather than one per publish.
 _CONFIRM_SWEEP: Final = 0.25
@@ -421,9 +422,19 @@ class Channel:
 class Connection(asyncio.Protocol):
     """Open with `await Connection.open(...)`; `closed` resolves with why it ended."""
 
-    def __init__(self, username: str, password: str, virtual_host: str, heartbeat: int, name: str):
+    def __init__(
+        self,
+        username: str,
+        password: str,
+        virtual_host: str,
+        heartbeat: int,
+        name: str,
+        *,
+        heartbeat_rate: int = 3,
+    ):
         loop = asyncio.get_running_loop()
         self.loop = loop
+        self._clock = loop.time
         self._credentials = f"\0{username}\0{password}"
         self._virtual_host = virtual_host
         self._heartbeat_wanted = heartbeat
@@ -435,8 +446,10 @@ class Connection(asyncio.Protocol):
         self._handshake: asyncio.Future[Frame] | None = None
         self._handshake_waiting: type[Frame] | None = None
         self._heartbeat_timer: asyncio.TimerHandle | None = None
-        self._received = True
-        self._quiet_ticks = 0
+        self._heartbeat_rate = heartbeat_rate if heartbeat_rate > 0 else 2
+        self._last_data = loop.time()  # when the last byte came in
+        self._wrote = False  # anything written since the last heartbeat check
+        self._last_sent = 0.0
         self.frame_max = _FRAME_MAX
         self.heartbeat = 0
         self.blocked_reason: str | None = None  # Connection.Blocked from the broker
@@ -454,11 +467,14 @@ class Connection(asyncio.Protocol):
         virtual_host: str,
         heartbeat: int,
         name: str,
+        heartbeat_rate: int = 3,
         ssl_context: ssl.SSLContext | None = None,
         timeout: float = 10,
     ) -> Connection:
         loop = asyncio.get_running_loop()
-        connection = cls(username, password, virtual_host, heartbeat, name)
+        connection = cls(
+            username, password, virtual_host, heartbeat, name, heartbeat_rate=heartbeat_rate
+        )
         try:
             async with asyncio.timeout(timeout):
                 await loop.create_connection(lambda: connection, host, port, ssl=ssl_context)
@@ -474,6 +490,12 @@ class Connection(asyncio.Protocol):
 
     def loop_time(self) -> float:
         return self.loop.time()
+
+    @property
+    def seconds_since_data(self) -> float:
+        """Seconds since the broker last sent anything (a heartbeat counts): a link going
+        quiet shows here long before it is declared dead at 2 x heartbeat."""
+        return self._clock() - self._last_data
 
     @property
     def publishing_blocked(self) -> str | None:
@@ -506,6 +528,7 @@ class Connection(asyncio.Protocol):
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, []
+        self._wrote = True
         if self._transport is not None and not self._transport.is_closing():
             if len(pending) == 1:
                 self._transport.write(pending[0])
@@ -573,10 +596,13 @@ class Connection(asyncio.Protocol):
         assert isinstance(tune, commands.Connection.Tune)
         self.frame_max = min(tune.frame_max or _FRAME_MAX, _FRAME_MAX)
         channel_max = min(tune.channel_max or _CHANNEL_MAX, _CHANNEL_MAX)
-        if self._heartbeat_wanted and tune.heartbeat:
+        # As py-amqp: the smaller of the two, or the one that is set; none if we want none.
+        if not self._heartbeat_wanted:
+            self.heartbeat = 0
+        elif tune.heartbeat:
             self.heartbeat = min(self._heartbeat_wanted, tune.heartbeat)
         else:
-            self.heartbeat = 0
+            self.heartbeat = self._heartbeat_wanted
         self.write(
             frames.method(
                 0, commands.Connection.TuneOk(channel_max, self.frame_max, self.heartbeat)
@@ -586,7 +612,13 @@ class Connection(asyncio.Protocol):
         self.write(frames.method(0, commands.Connection.Open(virtual_host=self._virtual_host)))
         await waiting
         if self.heartbeat:
-            self._heartbeat_timer = self.loop.call_later(self.heartbeat / 2, self._heartbeat_tick)
+            self._last_sent, self._wrote = self._clock(), False
+            self._heartbeat_timer = self.loop.call_later(self._check_every, self._heartbeat_tick)
+
+    @property
+    def _check_every(self) -> float:
+        # oslo checks every heartbeat_timeout_threshold / heartbeat_rate / 2 seconds
+        return self.heartbeat / self._heartbeat_rate / 2
 
     def _client_properties(self) -> dict[str, Any]:
         from aioconductor import __version__
@@ -608,17 +640,25 @@ class Connection(asyncio.Protocol):
     def _heartbeat_tick(self) -> None:
         if self.closed.done():
             return
-        if self._received:
-            self._received = False
-            self._quiet_ticks = 0
-        else:
-            self._quiet_ticks += 1
-            if self._quiet_ticks >= _MISSED_HEARTBEATS:
-                log.warning("no data from RabbitMQ for %d s: connection dead", 2 * self.heartbeat)
-                self.lose(ConnectionLost("missed heartbeats"))
-                return
-        self.write(frames.heartbeat())
-        self._heartbeat_timer = self.loop.call_later(self.heartbeat / 2, self._heartbeat_tick)
+        now = self._clock()
+        quiet = now - self._last_data
+        if quiet > _HEARTBEATS_MISSED * self.heartbeat:
+            log.warning(
+                "no data from RabbitMQ for %.0f s (heartbeat %d s): connection dead",
+                quiet,
+                self.heartbeat,
+            )
+            self.lose(ConnectionLost(f"missed heartbeats: nothing received for {quiet:.0f} s"))
+            return
+        if self._wrote:  # anything we send tells the broker we are alive
+            self._wrote = False
+            self._last_sent = now
+        if now - self._last_sent >= self.heartbeat / self._heartbeat_rate:
+            # straight out (a whole frame, fine between queued ones), so that it does not
+            # count as other traffic at the next check
+            self._transport_write_quietly(frames.heartbeat())
+            self._last_sent = now
+        self._heartbeat_timer = self.loop.call_later(self._check_every, self._heartbeat_tick)
 
     # --- asyncio.Protocol -------------------------------------------------------------
 
@@ -640,7 +680,7 @@ class Connection(asyncio.Protocol):
         self._ended(ConnectionLost(str(exc) if exc else "the broker closed the socket"))
 
     def data_received(self, data: bytes) -> None:
-        self._received = True
+        self._last_data = self._clock()
         buffer = self._buffer + data if self._buffer else data
         size = len(buffer)
         pos = 0
