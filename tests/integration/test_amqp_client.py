@@ -230,3 +230,26 @@ def test_a_backlog_waiting_at_consume_time_is_delivered_in_full(exchange_name: s
         asyncio.run(_fill_queue(queue, 500))
         assert asyncio.run(_drain_backlog(settings, queue, 500)) == (500, 500)
     asyncio.run(_delete_queue(queue))
+
+
+@pytest.mark.parametrize("method", ["AMQPLAIN", "PLAIN"])
+def test_rabbitmq_accepts_each_password_login_method(method: str) -> None:
+    settings = settings_for(
+        "nova", rabbit.url(), AIOCONDUCTOR_OSLO_MESSAGING_RABBIT__RABBIT_LOGIN_METHOD=method
+    )
+
+    async def attempt() -> None:
+        connection = await connect(settings, attempts=1)
+        await connection.close()
+
+    asyncio.run(attempt())
+
+
+def test_a_wrong_password_is_a_boot_error_with_amqplain() -> None:
+    settings = settings_for("nova", rabbit.url(password="wrong"))
+
+    async def attempt() -> Any:
+        return await connect(settings, attempts=1)
+
+    with pytest.raises(BootError, match="refused user 'guest'"):
+        asyncio.run(attempt())

@@ -19,6 +19,7 @@ from pamqp import commands
 from pamqp.base import Frame
 
 from aioconductor.messaging.amqp import frames
+from aioconductor.messaging.amqp.login import login_response
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,10 @@ class BrokerClosed(AmqpError):
         super().__init__(f"{code} {text}")
         self.code = code
         self.text = text
+
+
+class LoginUnsupported(AmqpError):
+    """The broker does not offer the login method we are configured for."""
 
 
 class PublishNacked(AmqpError):
@@ -431,11 +436,13 @@ class Connection(asyncio.Protocol):
         name: str,
         *,
         heartbeat_rate: int = 3,
+        login_method: str = "AMQPLAIN",
     ):
+        self._login_method = login_method
+        self._login = login_response(login_method, username, password)  # ValueError if unknown
         loop = asyncio.get_running_loop()
         self.loop = loop
         self._clock = loop.time
-        self._credentials = f"\0{username}\0{password}"
         self._virtual_host = virtual_host
         self._heartbeat_wanted = heartbeat
         self._name = name
@@ -468,12 +475,19 @@ class Connection(asyncio.Protocol):
         heartbeat: int,
         name: str,
         heartbeat_rate: int = 3,
+        login_method: str = "AMQPLAIN",
         ssl_context: ssl.SSLContext | None = None,
         timeout: float = 10,
     ) -> Connection:
         loop = asyncio.get_running_loop()
         connection = cls(
-            username, password, virtual_host, heartbeat, name, heartbeat_rate=heartbeat_rate
+            username,
+            password,
+            virtual_host,
+            heartbeat,
+            name,
+            heartbeat_rate=heartbeat_rate,
+            login_method=login_method,
         )
         try:
             async with asyncio.timeout(timeout):
@@ -578,20 +592,13 @@ class Connection(asyncio.Protocol):
         self._transport.write(frames.PROTOCOL_HEADER)
         start = await waiting
         assert isinstance(start, commands.Connection.Start)
-        if b"PLAIN" not in start.mechanisms.encode().split():
-            raise AmqpError(f"the broker offers no PLAIN login ({start.mechanisms})")
-        waiting = self._expect(commands.Connection.Tune)
-        self.write(
-            frames.method(
-                0,
-                commands.Connection.StartOk(
-                    client_properties=self._client_properties(),
-                    mechanism="PLAIN",
-                    response=self._credentials,
-                    locale="en_US",
-                ),
+        if self._login_method not in start.mechanisms.split():
+            raise LoginUnsupported(
+                f"RabbitMQ does not offer login method {self._login_method} "
+                f"(it offers {start.mechanisms}): see [oslo_messaging_rabbit] rabbit_login_method"
             )
-        )
+        waiting = self._expect(commands.Connection.Tune)
+        self.write(frames.start_ok(self._client_properties(), self._login_method, self._login))
         tune = await waiting
         assert isinstance(tune, commands.Connection.Tune)
         self.frame_max = min(tune.frame_max or _FRAME_MAX, _FRAME_MAX)
