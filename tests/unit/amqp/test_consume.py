@@ -8,7 +8,7 @@ import pytest
 from pamqp import commands
 
 from aioconductor.messaging.amqp.connection import BrokerClosed, ConnectionLost, Delivery
-from tests.unit.amqp.fake_broker import connected, deliver, method
+from tests.unit.amqp.fake_broker import FakeBroker, connected, deliver, method
 
 
 async def test_deliveries_in_the_same_read_as_consume_ok_reach_the_consumer() -> None:
@@ -110,3 +110,39 @@ async def test_a_cancel_from_the_broker_drops_the_connection_after_earlier_deliv
     assert isinstance(reason, ConnectionLost)
     assert "cancelled" in str(reason)
     assert broker.transport.is_closing()
+
+
+async def consuming_channel(received: list[Delivery]) -> tuple[FakeBroker, int, str]:
+    broker = await connected()
+    channel = await broker.open_channel()
+    consuming = asyncio.ensure_future(channel.consume("conductor", received.append))
+    tag = (await broker.expect(commands.Basic.Consume)).consumer_tag
+    broker.feed(method(channel.id, commands.Basic.ConsumeOk(tag)))
+    await asyncio.wait_for(consuming, 1)
+    return broker, channel.id, tag
+
+
+async def test_a_body_over_several_frames_arrives_whole() -> None:
+    received: list[Delivery] = []
+    broker, channel, tag = await consuming_channel(received)
+    body = bytes(range(256)) * 1200  # 307,200 bytes: three body frames at 128 KiB
+    frames = deliver(channel, tag, 1, body)
+    broker.feed(frames, cut_at=[131_072, 131_080, 262_150])
+    assert [d.body for d in received] == [body]
+
+
+async def test_a_zero_length_body_is_a_delivery_too() -> None:
+    received: list[Delivery] = []
+    broker, channel, tag = await consuming_channel(received)
+    broker.feed(deliver(channel, tag, 1, b""), deliver(channel, tag, 2, b"next"))
+    assert [(d.delivery_tag, d.body) for d in received] == [(1, b""), (2, b"next")]
+
+
+async def test_a_connection_closed_by_the_broker_answers_close_ok_and_ends() -> None:
+    received: list[Delivery] = []
+    broker, _, _ = await consuming_channel(received)
+    broker.feed(method(0, commands.Connection.Close(320, "CONNECTION_FORCED - shutdown", 0, 0)))
+    reason = await asyncio.wait_for(broker.connection.closed, 1)
+    assert isinstance(reason, BrokerClosed)
+    assert reason.code == 320
+    assert any(isinstance(f, commands.Connection.CloseOk) for _, f in broker.sent())
