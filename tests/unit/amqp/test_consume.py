@@ -146,3 +146,17 @@ async def test_a_connection_closed_by_the_broker_answers_close_ok_and_ends() -> 
     assert isinstance(reason, BrokerClosed)
     assert reason.code == 320
     assert any(isinstance(f, commands.Connection.CloseOk) for _, f in broker.sent())
+
+
+async def test_frames_read_behind_a_connection_close_are_dropped_quietly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    received: list[Delivery] = []
+    broker, channel, tag = await consuming_channel(received)
+    broker.feed(
+        method(0, commands.Connection.Close(320, "CONNECTION_FORCED", 0, 0)),
+        method(0, commands.Connection.Tune(0, 131072, 0)),  # unexpected: would be an error
+        deliver(channel, tag, 1, b"late"),
+    )
+    assert received == []
+    assert "protocol error" not in caplog.text

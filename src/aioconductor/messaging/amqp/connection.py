@@ -704,6 +704,8 @@ class Connection(asyncio.Protocol):
                 pos = end + 1
                 self._on_frame(kind, channel, payload)
         except Exception as exc:
+            if self.closed.done():
+                return  # frames read behind a close or a consumer cancel: the broker requeues
             # A frame we cannot parse leaves the stream unusable: drop the connection, the
             # owner reconnects, and the broker requeues what we had not acked.
             log.error("AMQP protocol error; dropping the connection: %s", exc, exc_info=True)
