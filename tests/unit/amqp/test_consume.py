@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from pamqp import commands
 
+from aioconductor.messaging.amqp import frames
 from aioconductor.messaging.amqp.connection import BrokerClosed, ConnectionLost, Delivery
 from tests.unit.amqp.fake_broker import FakeBroker, connected, deliver, method
 
@@ -126,8 +127,8 @@ async def test_a_body_over_several_frames_arrives_whole() -> None:
     received: list[Delivery] = []
     broker, channel, tag = await consuming_channel(received)
     body = bytes(range(256)) * 1200  # 307,200 bytes: three body frames at 128 KiB
-    frames = deliver(channel, tag, 1, body)
-    broker.feed(frames, cut_at=[131_072, 131_080, 262_150])
+    stream = deliver(channel, tag, 1, body)
+    broker.feed(stream, cut_at=[131_072, 131_080, 262_150])
     assert [d.body for d in received] == [body]
 
 
@@ -160,3 +161,26 @@ async def test_frames_read_behind_a_connection_close_are_dropped_quietly(
     )
     assert received == []
     assert "protocol error" not in caplog.text
+
+
+async def test_acks_taken_before_a_broker_cancel_still_reach_the_broker() -> None:
+    """The connection is dropped on a consumer cancel (as oslo does), but what the consumer
+    already acked must be acked at the broker, or it is delivered and run a second time."""
+    broker = await connected()
+    channel = await broker.open_channel()
+
+    def ack_at_once(delivery: Delivery) -> None:
+        channel.write(frames.ack(channel.id, delivery.delivery_tag))
+
+    consuming = asyncio.ensure_future(channel.consume("conductor", ack_at_once))
+    tag = (await broker.expect(commands.Basic.Consume)).consumer_tag
+    broker.feed(method(channel.id, commands.Basic.ConsumeOk(tag)))
+    await asyncio.wait_for(consuming, 1)
+    broker.feed(
+        deliver(channel.id, tag, 1, b"one"),
+        deliver(channel.id, tag, 2, b"two"),
+        method(channel.id, commands.Basic.Cancel(tag)),
+    )
+    await asyncio.wait_for(broker.connection.closed, 1)
+    acked = [f.delivery_tag for _, f in broker.sent() if isinstance(f, commands.Basic.Ack)]
+    assert acked == [1, 2]

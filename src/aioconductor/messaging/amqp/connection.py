@@ -387,7 +387,10 @@ class Channel:
             # which declares and consumes again, as oslo does on ConsumerCancelled.
             log.warning("the broker cancelled consumer %s", method.consumer_tag)
             self._consumers.pop(method.consumer_tag or "", None)
-            self._connection.lose(ConnectionLost(f"consumer {method.consumer_tag} cancelled"))
+            # Acks already queued must reach the broker, or it delivers those messages again.
+            self._connection.lose(
+                ConnectionLost(f"consumer {method.consumer_tag} cancelled"), flush=True
+            )
         elif isinstance(method, commands.Channel.Flow):
             # RabbitMQ itself uses connection.blocked these days; other brokers may pause.
             self.flow_active = bool(method.active)
@@ -573,9 +576,15 @@ class Connection(asyncio.Protocol):
     def abort(self) -> None:
         self.lose(ConnectionLost("aborted"))
 
-    def lose(self, reason: BaseException) -> None:
+    def lose(self, reason: BaseException, *, flush: bool = False) -> None:
+        """End the connection now; with `flush`, what this loop pass queued (acks) still
+        goes out first."""
         if self._transport is not None:
-            self._transport.abort()
+            if flush and not self._transport.is_closing():
+                self._flush()
+                self._transport.close()  # sends what is buffered, then closes
+            else:
+                self._transport.abort()
         self._ended(reason)
 
     # --- handshake --------------------------------------------------------------------
