@@ -184,3 +184,17 @@ async def test_acks_taken_before_a_broker_cancel_still_reach_the_broker() -> Non
     await asyncio.wait_for(broker.connection.closed, 1)
     acked = [f.delivery_tag for _, f in broker.sent() if isinstance(f, commands.Basic.Ack)]
     assert acked == [1, 2]
+
+
+async def test_a_no_ack_delivery_without_its_consumer_is_not_rejected() -> None:
+    # Rejecting a delivery the broker never expects an ack for is a channel error.
+    broker = await connected()
+    channel = await broker.open_channel()
+    consuming = asyncio.ensure_future(channel.consume("replies", lambda d: None, no_ack=True))
+    tag = (await broker.expect(commands.Basic.Consume)).consumer_tag
+    consuming.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await consuming
+    broker.feed(deliver(channel.id, tag, 1, b"late"))
+    assert not [f for _, f in await broker.settle() if isinstance(f, commands.Basic.Nack)]
+    assert channel.is_open

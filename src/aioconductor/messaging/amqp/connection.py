@@ -119,6 +119,7 @@ class Channel:
         self._call_lock = asyncio.Lock()
         self._consumers: dict[str, Consumer] = {}
         self._consumer_count = 0
+        self._no_ack_tags: set[str] = set()  # their deliveries are not ours to reject
         self._closed: BaseException | None = None
         # A delivery (or a return) arrives as method, header, then body frames.
         self._incoming: frames.Deliver | None = None
@@ -170,6 +171,8 @@ class Channel:
         self._consumer_count += 1
         tag = f"ctag{self.id}.{self._consumer_count}"
         self._consumers[tag] = consumer
+        if no_ack:
+            self._no_ack_tags.add(tag)
         consume = commands.Basic.Consume(
             queue=queue, consumer_tag=tag, no_ack=no_ack, arguments=arguments or {}
         )
@@ -347,6 +350,9 @@ class Channel:
         if consumer is None:
             # Only a consumer already cancelled (or whose consume failed) gets here. Unacked,
             # the message would hold a prefetch slot until the connection ends: give it back.
+            if deliver.consumer_tag in self._no_ack_tags:  # the broker counts it delivered
+                log.warning("no consumer %s for a no-ack delivery: dropped", deliver.consumer_tag)
+                return
             log.warning(
                 "no consumer %s on channel %d for delivery %d: requeued",
                 deliver.consumer_tag,
