@@ -161,3 +161,17 @@ async def test_a_lost_connection_fails_unconfirmed_and_held_publishes() -> None:
     for task in (sent_task, held_task):
         with pytest.raises(ConnectionLost):
             await asyncio.wait_for(task, 1)
+
+
+async def test_channel_flow_holds_only_the_channel_it_names() -> None:
+    broker = await connected()
+    paused = await broker.confirm_channel()
+    other = await broker.confirm_channel()
+    broker.feed(method(paused.id, commands.Channel.Flow(active=False)))
+    await broker.expect(commands.Channel.FlowOk)
+    broker.connection.pause_writing()  # and a connection-wide hold comes and goes meanwhile
+    broker.connection.resume_writing()
+    task, sent = await publishing(broker, other)
+    assert len(sent) == 1
+    broker.feed(method(other.id, commands.Basic.Ack(1)))
+    assert await asyncio.wait_for(task, 1) is True

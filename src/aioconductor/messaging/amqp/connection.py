@@ -294,7 +294,7 @@ class Channel:
         """Why a publish on this channel would be held now; None when it would go out."""
         if not self.flow_active:
             return f"RabbitMQ paused channel {self.id} (channel.flow)"
-        return self._connection.publishing_blocked
+        return self._connection._held_for_all()
 
     def update_gate(self) -> None:
         """Hold or release publishers after a change of flow, blocking or socket state."""
@@ -524,13 +524,20 @@ class Connection(asyncio.Protocol):
     def publishing_blocked(self) -> str | None:
         """Why publishing cannot proceed now (None: it can): the broker blocked the
         connection, the socket's send buffer is full, or the broker paused a channel."""
+        held = self._held_for_all()
+        if held is not None:
+            return held
+        paused = [str(c.id) for c in self._channels.values() if not c.flow_active]
+        if paused:
+            return f"RabbitMQ paused channel {', '.join(paused)} (channel.flow)"
+        return None
+
+    def _held_for_all(self) -> str | None:
+        """What holds publishing on every channel (channel.flow holds only its own)."""
         if self.blocked_reason is not None:
             return f"RabbitMQ blocked the connection: {self.blocked_reason}"
         if self._writing_paused:
             return "the socket's send buffer is full (writing paused)"
-        paused = [str(c.id) for c in self._channels.values() if not c.flow_active]
-        if paused:
-            return f"RabbitMQ paused channel {', '.join(paused)} (channel.flow)"
         return None
 
     def _update_gates(self) -> None:
