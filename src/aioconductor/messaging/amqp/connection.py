@@ -696,13 +696,15 @@ class Connection(asyncio.Protocol):
         self._transport = cast("asyncio.Transport", transport)
 
     def pause_writing(self) -> None:
+        # Every reply over the transport's high-water mark (64 KiB) gets here for a moment:
+        # debug only. A pause that lasts shows in publishing_blocked and in publish timeouts.
         self._writing_paused = True
-        log.warning("the RabbitMQ socket's send buffer is full: publishes wait")
+        log.debug("the RabbitMQ socket's send buffer is full: publishes wait")
         self._update_gates()
 
     def resume_writing(self) -> None:
         self._writing_paused = False
-        log.info("the RabbitMQ socket's send buffer drained: publishes resume")
+        log.debug("the RabbitMQ socket's send buffer drained: publishes resume")
         self._update_gates()
 
     def connection_lost(self, exc: Exception | None) -> None:
