@@ -252,10 +252,10 @@ class Channel:
         self.write(*data)
         tag = self._next_tag
         self._next_tag += 1
-        future: asyncio.Future[bool] = self._connection.loop.create_future()
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._unconfirmed[tag] = (future, message_id, deadline)
         if deadline is not None and self._sweep is None:
-            self._sweep = self._connection.loop.call_later(_CONFIRM_SWEEP, self._expire)
+            self._sweep = self._connection._loop.call_later(_CONFIRM_SWEEP, self._expire)
         return future
 
     def _expire(self) -> None:
@@ -276,7 +276,7 @@ class Channel:
                     PublishTimeout(f"RabbitMQ sent no confirm for publish {tag} in time")
                 )
         if waiting and self._closed is None:
-            self._sweep = self._connection.loop.call_later(_CONFIRM_SWEEP, self._expire)
+            self._sweep = self._connection._loop.call_later(_CONFIRM_SWEEP, self._expire)
 
     async def _wait_for_gate(self, deadline: float | None, timeout: float | None) -> None:
         while self._gate is not None:
@@ -300,7 +300,7 @@ class Channel:
         """Hold or release publishers after a change of flow, blocking or socket state."""
         held = self._closed is None and self.publishing_blocked is not None
         if held and self._gate is None:
-            self._gate = self._connection.loop.create_future()
+            self._gate = self._connection._loop.create_future()
         elif not held and self._gate is not None:
             gate, self._gate = self._gate, None
             gate.set_result(None)  # a closed channel: the publisher's write raises its reason
@@ -450,7 +450,7 @@ class Connection(asyncio.Protocol):
         self._login_method = login_method
         self._login = login_response(login_method, username, password)  # ValueError if unknown
         loop = asyncio.get_running_loop()
-        self.loop = loop
+        self._loop = loop
         self._clock = loop.time
         self._virtual_host = virtual_host
         self._heartbeat_wanted = heartbeat
@@ -512,7 +512,7 @@ class Connection(asyncio.Protocol):
         return not self.closed.done()
 
     def loop_time(self) -> float:
-        return self.loop.time()
+        return self._loop.time()
 
     @property
     def seconds_since_data(self) -> float:
@@ -553,7 +553,7 @@ class Connection(asyncio.Protocol):
         if self._transport is None or self.closed.done():
             raise ConnectionLost("the AMQP connection is closed")
         if not self._pending:
-            self.loop.call_soon(self._flush)
+            self._loop.call_soon(self._flush)
         self._pending += data
 
     def _flush(self) -> None:
@@ -604,7 +604,7 @@ class Connection(asyncio.Protocol):
 
     def _expect(self, kind: type[Frame]) -> asyncio.Future[Frame]:
         # Set before the request goes out: the answer can arrive in the next read.
-        self._handshake = self.loop.create_future()
+        self._handshake = self._loop.create_future()
         self._handshake_waiting = kind
         return self._handshake
 
@@ -642,7 +642,7 @@ class Connection(asyncio.Protocol):
         await waiting
         if self.heartbeat:
             self._last_sent, self._wrote = self._clock(), False
-            self._heartbeat_timer = self.loop.call_later(self._check_every, self._heartbeat_tick)
+            self._heartbeat_timer = self._loop.call_later(self._check_every, self._heartbeat_tick)
 
     @property
     def _check_every(self) -> float:
@@ -687,7 +687,7 @@ class Connection(asyncio.Protocol):
             # count as other traffic at the next check
             self._transport_write_quietly(frames.heartbeat())
             self._last_sent = now
-        self._heartbeat_timer = self.loop.call_later(self._check_every, self._heartbeat_tick)
+        self._heartbeat_timer = self._loop.call_later(self._check_every, self._heartbeat_tick)
 
     # --- asyncio.Protocol -------------------------------------------------------------
 
