@@ -15,7 +15,7 @@ from collections.abc import Coroutine, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, CursorResult, Dialect, Engine
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.base import Executable
@@ -139,4 +139,34 @@ def create_async_engine(url: str | URL, **options: Any) -> AsyncEngine:
     engine = create_engine(url, **options)
     if not engine.dialect.is_async:
         raise ValueError(f"{engine.dialect.driver} is not an asyncio driver")
+    event.listen(engine, "do_connect", _connect_or_lost)
     return AsyncEngine(engine)
+
+
+# What libmysqlclient (and so PyMySQL, under nova) reports for a server that accepts and
+# then closes before its greeting is read.
+_LOST_AT_CONNECT = "Lost connection to MySQL server at 'reading initial communication packet'"
+_CR_SERVER_LOST = 2013
+
+
+def _connect_or_lost(
+    dialect: Dialect, record: Any, cargs: tuple[Any, ...], cparams: dict[str, Any]
+) -> Any:
+    """The driver's connect, with every failure of its own code as a lost connection.
+
+    A server that accepts and closes at once can make the drivers fail outside their DB-API
+    errors: asyncmy on uvloop raises `RuntimeError("Transport does not expose socket
+    instance")` when the reset lands before it sets TCP_NODELAY, and an incomplete greeting
+    can end in a parsing error. SQLAlchemy passes those through unwrapped, past the
+    reconnect retries and oslo.db's mapping, to the caller. As the DB-API error 2013 they are
+    what they are: a connection lost while connecting, retried and then answered as
+    DBConnectionError (db.failures).
+    """
+    dbapi = dialect.loaded_dbapi
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except dbapi.Error:
+        raise
+    except Exception as exc:
+        reason = f"{_LOST_AT_CONNECT} ({type(exc).__name__}: {exc})"
+        raise dbapi.OperationalError(_CR_SERVER_LOST, reason) from exc
