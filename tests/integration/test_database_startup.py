@@ -70,6 +70,14 @@ def _minimum_compute_version(client: Any) -> Any:
     )  # fmt: skip
 
 
+def _wait_for_line(svc: Service, text: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in svc.log.read_text():
+        assert svc.proc.poll() is None, svc.log.read_text()[-3000:]
+        assert time.monotonic() < deadline, svc.log.read_text()[-3000:]
+        time.sleep(0.1)
+
+
 def _ready_and_consumers(channel: Any) -> tuple[int, int]:
     ok = channel.queue_declare("conductor", passive=True)
     return ok.message_count, ok.consumer_count
@@ -96,8 +104,9 @@ def test_a_call_waits_in_the_queue_until_the_database_answers(
         caller = threading.Thread(target=call, daemon=True)
         try:
             caller.start()
-            # the worker is up and retrying the database for 4 s: the call stays queued
-            deadline = time.monotonic() + 4
+            _wait_for_line(svc, "database not reachable")
+            # the worker is up and retrying the database: the call stays queued
+            deadline = time.monotonic() + 3
             while time.monotonic() < deadline:
                 assert svc.proc.poll() is None, svc.log.read_text()[-3000:]
                 ready, consumers = _ready_and_consumers(channel)
@@ -105,7 +114,7 @@ def test_a_call_waits_in_the_queue_until_the_database_answers(
                 time.sleep(0.25)
             assert ready == 1
             log = svc.log.read_text()
-            assert log.count("database not reachable") >= 4, log[-3000:]
+            assert log.count("database not reachable") >= 3, log[-3000:]
 
             mariadb.come_back()
             caller.join(30)

@@ -46,3 +46,14 @@ async def test_refused_credentials_are_not_retried() -> None:
     with pytest.raises(BootError, match="connection refused"):
         await with_startup_retries("check", attempt, StartupRetries(-1, 0))
     assert len(calls) == 1
+
+
+async def test_another_database_error_at_start_is_a_crash_without_retries() -> None:
+    calls: list[int] = []
+
+    async def attempt() -> None:
+        raise _failing(1146, calls)  # no such table: the schema is not there
+
+    with pytest.raises(DatabaseUnavailable):
+        await with_startup_retries("check", attempt, StartupRetries(-1, 0))
+    assert len(calls) == 1

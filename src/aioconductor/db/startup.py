@@ -25,15 +25,18 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from aioconductor.config.settings import Settings
-from aioconductor.db.engine import Database
+from aioconductor.db.engine import Database, no_answer
 from aioconductor.db.failures import as_oslo_db_error
 from aioconductor.errors import BootError, DBConnectionError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-_REFUSED = {1044, 1045, 1049}  # access denied (to the database, to the user), unknown database
+# access denied (to the database, to the user, to a user without a password), unknown database
+_REFUSED = {1044, 1045, 1698, 1049}
 CRASH_EXIT = 1
+# PyMySQL's connect_timeout under nova: how long one attempt may wait for the server
+_CHECK_TIMEOUT = 10.0
 
 
 class DatabaseUnavailable(SystemExit):
@@ -67,8 +70,13 @@ async def wait_for_database(db: Database, retries: StartupRetries) -> None:
     """Return once a pooled connection answers `SELECT 1` (it stays in the pool)."""
 
     async def check() -> None:
-        async with db.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        try:
+            # a server that accepts and never greets would hold the check for good
+            async with asyncio.timeout(_CHECK_TIMEOUT):
+                async with db.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+        except TimeoutError:
+            raise no_answer(db.engine, _CHECK_TIMEOUT) from None
 
     await with_startup_retries("database check", check, retries)
 
@@ -86,9 +94,12 @@ async def with_startup_retries(
             return await attempt()
         except DBAPIError as exc:
             _refuse_for_good(exc)
-            if not isinstance(as_oslo_db_error(exc), DBConnectionError):
-                raise
             reason = exc.orig if exc.orig is not None else exc
+            if not isinstance(as_oslo_db_error(exc), DBConnectionError):
+                # not one oslo.db retries (too many connections, a missing table): a crash,
+                # in one line; the supervisor's restart may find it gone
+                log.error("%s: database error: %s; exiting", what, reason)
+                raise DatabaseUnavailable() from None
             if retries.gives_up_after(count):
                 log.error(
                     "%s: database still not reachable after %d attempts ([database] "
