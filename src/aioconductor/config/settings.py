@@ -196,6 +196,9 @@ class Settings(BaseModel):
     service_down_time: int = Field(60, ge=1)
     graceful_shutdown_timeout: int = Field(60, ge=0)
     database_connection: SecretStr | None = None
+    # oslo.db's start-up wait for the database: attempts (-1: forever) and seconds between
+    database_max_retries: int = Field(10, ge=-1)
+    database_retry_interval: float = Field(10, ge=0)
     api_database_connection: SecretStr | None = None
     workers: int | None = Field(None, ge=1)
     # [notifications] notify_on_state_change, and whether [oslo_messaging_notifications]
@@ -438,6 +441,10 @@ def load_settings(
         connection = conf.get(section, "connection")
         if connection:
             top[field] = connection
+    for key in ("max_retries", "retry_interval"):
+        retry_option = conf.get("database", key)
+        if retry_option:
+            top[f"database_{key}"] = retry_option
     workers = conf.get("conductor", "workers")
     if workers:
         top["workers"] = workers
@@ -454,6 +461,8 @@ def load_settings(
         field = str(err["loc"][0])
         section, key = {
             "database_connection": ("database", "connection"),
+            "database_max_retries": ("database", "max_retries"),
+            "database_retry_interval": ("database", "retry_interval"),
             "api_database_connection": ("api_database", "connection"),
             "workers": ("conductor", "workers"),
             "notify_on_state_change": ("notifications", "notify_on_state_change"),
