@@ -233,14 +233,14 @@ def test_real_nova_computes_run_against_aioconductor_alone(tmp_path: Path) -> No
         exits = {compute.host: terminate(compute.proc) for compute in computes}
         shutdown_errors = {compute.host: error_lines(compute.log) for compute in computes}
 
+    assert running_errors == {host: [] for host in hosts}, running_errors
+    assert shutdown_errors == {host: [] for host in hosts}, shutdown_errors
     # heartbeats: nova's servicegroup db driver saves the service every report_interval,
     # through Service.save on our conductor
     expected = RUN_SECONDS // REPORT_INTERVAL // 2
     for host in hosts:
         assert ran[host] - started[host] >= expected, (started, ran)
     assert hosts <= hosts_reported_to_placement(placement, hosts)
-    assert running_errors == {host: [] for host in hosts}, running_errors
-    assert shutdown_errors == {host: [] for host in hosts}, shutdown_errors
     assert exits == dict.fromkeys(hosts, 0), exits
     check_served_natively(samples, ours_log)
 
