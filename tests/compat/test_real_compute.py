@@ -37,7 +37,8 @@ from tests import rabbit
 from tests.compat.fake_placement import PlacementState, fake_placement
 from tests.compat.nova_processes import nova_database
 
-pytestmark = [pytest.mark.connected, pytest.mark.compat]
+# nova-manage db sync alone takes 22-50 s on 2 cores, depending on what else runs
+pytestmark = [pytest.mark.connected, pytest.mark.compat, pytest.mark.timeout(300)]
 
 ROOT = Path(__file__).resolve().parents[2]
 NOVA_BIN = ROOT / ".venv-nova" / "bin"
