@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
                 health.in_flight,
                 health.served,
                 health.db_ok,
+                health.not_ready,
             )
         )
         if block_after and time.monotonic() - started > block_after:

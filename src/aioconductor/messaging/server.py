@@ -82,6 +82,8 @@ class RpcServer:
         self._consume_channel: Channel | None = None
         self._reply_channel: Channel | None = None
         self._consumer_tags: list[str] = []
+        self._link: Connection | None = None  # the AMQP connection in use, for problems()
+        self._saturated_since = 0.0  # when the last free slot was taken
         self._requests: set[asyncio.Task[None]] = set()
         self._topology: ServerTopology | None = None
         # Lines bad input can repeat (a fuzzed queue, a failing database) are summarised.
@@ -149,6 +151,7 @@ class RpcServer:
         # Without either channel this connection serves nothing: start over on a new one.
         consume.on_broker_close = reply.on_broker_close = connection.lose
         self._consume_channel, self._reply_channel, self._consumer_tags = consume, reply, tags
+        self._link = connection
 
     async def stop(self, timeout: float) -> bool:
         """Stop consuming, give back unstarted messages, finish in-flight ones (bounded).
@@ -217,6 +220,31 @@ class RpcServer:
         assert self._reply_channel is not None
         return self._reply_channel
 
+    # --- readiness -------------------------------------------------------------------------
+
+    def problems(self) -> list[str]:
+        """What keeps this server from taking calls now, in words; empty when nothing does."""
+        if not self.status.connected:
+            return ["not connected to RabbitMQ"]
+        found = [] if self.status.consuming else ["not consuming"]
+        link = self._link
+        if link is not None:
+            # Until the AMQP client reports both, a missing one reads as "fine".
+            blocked = _reading(link, "publishing_blocked")
+            if blocked:
+                found.append(f"broker blocked: {blocked}")
+            quiet = _reading(link, "seconds_since_data")
+            # RabbitMQ sends a heartbeat every half interval on an idle link: a whole
+            # interval without a byte means one is missing, without waiting for the second.
+            if isinstance(quiet, int | float) and link.heartbeat and quiet > link.heartbeat:
+                found.append(f"link quiet for {quiet:.0f} s (heartbeat {link.heartbeat} s)")
+        slots = self.settings.prefetch_count
+        if self.status.in_flight >= slots:
+            busy = time.monotonic() - self._saturated_since
+            if busy > self.settings.rpc_response_timeout:
+                found.append(f"all {slots} slots busy for {busy:.0f} s, none finishing")
+        return found
+
     # --- per message -------------------------------------------------------------------
 
     def _on_message(self, message: Delivery) -> None:
@@ -252,6 +280,8 @@ class RpcServer:
 
     def _enter(self) -> None:
         self.status.in_flight += 1
+        if self.status.in_flight >= self.settings.prefetch_count:
+            self._saturated_since = time.monotonic()
         self._metrics.in_flight(1)
         self._idle.clear()
 
@@ -392,6 +422,11 @@ class RpcServer:
         return asyncio.create_task(
             self.replies.heartbeat_until_done(request.reply_q, request.msg_id, interval)
         )
+
+
+def _reading(link: Connection, name: str) -> Any:
+    value = getattr(link, name, None)
+    return value() if callable(value) else value
 
 
 async def _quietly(operation: Awaitable[Any]) -> None:

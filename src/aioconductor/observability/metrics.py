@@ -1,8 +1,8 @@
 """Prometheus metrics, named like faststream's (`..._received_messages_total{method}`).
 
-Each worker records into prometheus_client's default registry; under the supervisor,
-`PROMETHEUS_MULTIPROCESS_DIR` is set before workers start so the supervisor can aggregate
-every worker's files on /metrics.
+Each worker records into prometheus_client's default registry; under the supervisor, each
+worker starts with `PROMETHEUS_MULTIPROC_DIR` set, so it records into files there, which the
+supervisor aggregates on /metrics.
 """
 
 from __future__ import annotations
