@@ -73,7 +73,8 @@ class RpcServer:
         self._describe = describe
         self._metrics = metrics or RequestMetrics()
         self._connect_attempts = connect_attempts
-        self._slots = asyncio.Semaphore(settings.prefetch_count)
+        self._slot_count = settings.prefetch_count
+        self._slots = asyncio.Semaphore(self._slot_count)
         self._dedup = DuplicateFilter(settings.aio.duplicate_window)
         self._stopping = False
         self._idle = asyncio.Event()
@@ -238,7 +239,7 @@ class RpcServer:
             # interval without a byte means one is missing, without waiting for the second.
             if isinstance(quiet, int | float) and link.heartbeat and quiet > link.heartbeat:
                 found.append(f"link quiet for {quiet:.0f} s (heartbeat {link.heartbeat} s)")
-        slots = self.settings.prefetch_count
+        slots = self._slot_count
         if self.status.in_flight >= slots:
             busy = time.monotonic() - self._saturated_since
             if busy > self.settings.rpc_response_timeout:
@@ -280,7 +281,7 @@ class RpcServer:
 
     def _enter(self) -> None:
         self.status.in_flight += 1
-        if self.status.in_flight >= self.settings.prefetch_count:
+        if self.status.in_flight >= self._slot_count:
             self._saturated_since = time.monotonic()
         self._metrics.in_flight(1)
         self._idle.clear()
@@ -304,7 +305,7 @@ class RpcServer:
             return
         except Exception as exc:
             msg_id, reply_q = reply_address(message.body)
-            reason = f"cannot decode: {type(exc).__name__}: {exc}"
+            reason = f"cannot decode: {type(exc).__name__}: {str(exc)[:200]}"
             await self._refuse(message, "undecodable", reason, msg_id, reply_q, exc)
             return
         early = self.settings.aio.ack_mode == "early"
@@ -380,7 +381,7 @@ class RpcServer:
         except Exception as exc:
             self._metrics.failed(label, type(exc).__name__)
             self._log_repeated(
-                f"{label} raised {type(exc).__name__}",
+                f"handler raised {type(exc).__name__}",
                 logging.ERROR,
                 "%s raised (request %s)",
                 label,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 _FULL_PER_WINDOW = 5
 _WINDOW_SECONDS = 60.0
+_MAX_REASONS = 256  # reasons are the caller's categories; a bound all the same
 
 
 @dataclass
@@ -54,6 +55,8 @@ class ThrottledLog:
             self._summarise(reason)
             window = None
         if window is None:
+            if len(self._windows) >= _MAX_REASONS:
+                self.flush()
             window = self._windows[reason] = _Window(now)
         if window.logged < self._full:
             window.logged += 1
