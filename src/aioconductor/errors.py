@@ -279,3 +279,10 @@ class DBReferenceError(DBError):
 
 class DBDataError(DBError):
     pass
+
+
+class DBInvalidUnicodeParameter(RemoteFailure):
+    """A parameter the driver cannot encode (a lone surrogate). Not a DBError in oslo.db."""
+
+    remote_module = "oslo_db.exception"
+    msg_fmt = "Invalid Parameter: Encoding directive wasn't provided."

@@ -22,6 +22,7 @@ from aioconductor.conductor import routing
 from aioconductor.conductor.endpoints import conductor_endpoints
 from aioconductor.config.settings import Settings
 from aioconductor.db.engine import Database
+from aioconductor.db.startup import StartupRetries, wait_for_database
 from aioconductor.errors import BootError
 from aioconductor.messaging.dispatcher import Dispatcher
 from aioconductor.messaging.server import Forwarder, RpcServer
@@ -107,7 +108,8 @@ class Worker:
         load_all()
         if self.settings.database_connection is not None:
             self.db = Database.from_settings(self.settings)
-            await _check_database(self.db)
+            # before consuming: nova-conductor takes no call until its database answers
+            await wait_for_database(self.db, StartupRetries.from_settings(self.settings))
             self._db_ok = True
         else:
             log.warning("no [database] connection: object calls will be forwarded or refused")
@@ -228,26 +230,6 @@ def _record_pool(db: Database) -> None:
     pool = db.engine.sync_engine.pool
     DB_POOL_IN_USE.set(getattr(pool, "checkedout", lambda: 0)())
     DB_POOL_SIZE.set(getattr(pool, "size", lambda: 0)())
-
-
-async def _check_database(db: Database) -> None:
-    """Refused credentials or an unknown database are boot errors; an unreachable server
-    is not (the worker keeps starting and requests retry)."""
-    from sqlalchemy import text
-    from sqlalchemy.exc import DBAPIError
-
-    try:
-        async with db.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-    except DBAPIError as exc:
-        args: tuple[object, ...] = tuple(getattr(exc.orig, "args", ()))
-        errno = args[0] if args and isinstance(args[0], int) else None
-        if errno in (1044, 1045, 1049):  # access denied (db / user), unknown database
-            reason = args[1] if len(args) > 1 else exc
-            raise BootError(f"[database] connection refused: {reason}") from None
-        log.warning("database not reachable yet: %s", exc.orig)
-    except OSError as exc:
-        log.warning("database not reachable yet: %s", exc)
 
 
 def _make_forwarder(settings: Settings) -> _AttachableForwarder | None:

@@ -1,6 +1,7 @@
 """The conductor's own `services` row, kept as nova-conductor keeps it.
 
-At start-up: look up (host, nova-conductor); create it (topic conductor, nova 34's service
+At start-up (waiting for the database as the worker's first check does): look up
+(host, nova-conductor); create it (topic conductor, nova 34's service
 version, a new uuid) or bump its version if it differs. Then every `report_interval` seconds
 report_count += 1, which moves `last_seen_up`, so `openstack compute service list` shows the
 conductor up. A failed heartbeat is logged and tried again next interval.
@@ -22,6 +23,7 @@ from aioconductor.context import RequestContext
 from aioconductor.db.connection import AsyncConnection
 from aioconductor.db.engine import Database
 from aioconductor.db.schema import services
+from aioconductor.db.startup import StartupRetries, with_startup_retries
 from aioconductor.objects import _service_rows as rows
 from aioconductor.objects.primitives import utcnow
 
@@ -39,11 +41,15 @@ class ServiceRecord:
         self.host = settings.host
         self.interval = float(settings.report_interval)
         self.initial_delay = min(_INITIAL_DELAY, self.interval)
+        self.retries = StartupRetries.from_settings(settings)
         self.service_id: int | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        row = await self.db.run(self._ensure_row)
+        # the database may have gone since the worker's check: wait for it the same way
+        row = await with_startup_retries(
+            "services row", lambda: self.db.run(self._ensure_row), self.retries
+        )
         self.service_id = row["id"]
         log.info("services row %s: host %s, binary %s", row["id"], self.host, BINARY)
         self._task = asyncio.create_task(self._heartbeat())

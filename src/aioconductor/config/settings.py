@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from aioconductor.config import nova_conf
 from aioconductor.errors import ConfigError
@@ -58,11 +66,37 @@ class RabbitOptions(_Section):
     rabbit_retry_interval: float = Field(1, ge=0)
     rabbit_retry_backoff: float = Field(2, ge=0)
     rabbit_interval_max: float = Field(30, ge=0)
-    rabbit_login_method: Literal["AMQPLAIN", "PLAIN", "EXTERNAL", "RABBIT-CR-DEMO"] = "AMQPLAIN"
+    # oslo's choices are AMQPLAIN, PLAIN, EXTERNAL and RABBIT-CR-DEMO; the last one (RabbitMQ's
+    # demonstration mechanism, which py-amqp cannot do either) is refused below.
+    rabbit_login_method: str = "AMQPLAIN"
+    kombu_failover_strategy: Literal["round-robin", "shuffle"] = "round-robin"
     ssl: bool = False
+    ssl_version: str = ""  # normalised: "" (negotiate), sslv23, tlsv1, tlsv1_1, tlsv1_2, tlsv1_3
     ssl_ca_file: str = ""
     ssl_cert_file: str = ""
     ssl_key_file: str = ""
+
+    @field_validator("rabbit_login_method")
+    @classmethod
+    def _supported_login(cls, value: str) -> str:
+        if value not in _LOGIN_METHODS:
+            raise ValueError(
+                f"{value} is not supported (use one of {', '.join(sorted(_LOGIN_METHODS))})"
+            )
+        return value
+
+    @field_validator("ssl_version")
+    @classmethod
+    def _known_tls_version(cls, value: str) -> str:
+        # oslo lower-cases the name and looks it up among ssl.PROTOCOL_*; kombu and operators
+        # also write TLSv1.2. SSLv2 and SSLv3 are gone from Python's ssl module.
+        name = value.strip().lower().replace(".", "_")
+        if name not in SSL_VERSIONS:
+            raise ValueError(
+                f"{value!r} is not a TLS version (use one of "
+                f"{', '.join(v for v in SSL_VERSIONS if v)}, or leave it empty to negotiate)"
+            )
+        return name
 
     @model_validator(mode="after")
     def _consistent(self) -> RabbitOptions:
@@ -76,6 +110,19 @@ class RabbitOptions(_Section):
                 "rabbit_transient_quorum_queue = true (as oslo.messaging requires)"
             )
         return self
+
+
+_LOGIN_METHODS = frozenset({"AMQPLAIN", "PLAIN", "EXTERNAL"})
+# [oslo_messaging_rabbit] ssl_version, normalised, and the TLS versions it allows (low, high);
+# oslo's PROTOCOL_TLSv1_2 and the like pin one version; sslv23 negotiates any.
+SSL_VERSIONS: dict[str, tuple[str | None, str | None]] = {
+    "": (None, None),
+    "sslv23": (None, None),
+    "tlsv1": ("TLSv1", "TLSv1"),
+    "tlsv1_1": ("TLSv1_1", "TLSv1_1"),
+    "tlsv1_2": ("TLSv1_2", "TLSv1_2"),
+    "tlsv1_3": ("TLSv1_3", "TLSv1_3"),
+}
 
 
 class AioConductorOptions(_Section):
@@ -149,6 +196,9 @@ class Settings(BaseModel):
     service_down_time: int = Field(60, ge=1)
     graceful_shutdown_timeout: int = Field(60, ge=0)
     database_connection: SecretStr | None = None
+    # oslo.db's start-up wait for the database: attempts (-1: forever) and seconds between
+    database_max_retries: int = Field(10, ge=-1)
+    database_retry_interval: float = Field(10, ge=0)
     api_database_connection: SecretStr | None = None
     workers: int | None = Field(None, ge=1)
     # [notifications] notify_on_state_change, and whether [oslo_messaging_notifications]
@@ -391,6 +441,10 @@ def load_settings(
         connection = conf.get(section, "connection")
         if connection:
             top[field] = connection
+    for key in ("max_retries", "retry_interval"):
+        retry_option = conf.get("database", key)
+        if retry_option:
+            top[f"database_{key}"] = retry_option
     workers = conf.get("conductor", "workers")
     if workers:
         top["workers"] = workers
@@ -407,6 +461,8 @@ def load_settings(
         field = str(err["loc"][0])
         section, key = {
             "database_connection": ("database", "connection"),
+            "database_max_retries": ("database", "max_retries"),
+            "database_retry_interval": ("database", "retry_interval"),
             "api_database_connection": ("api_database", "connection"),
             "workers": ("conductor", "workers"),
             "notify_on_state_change": ("notifications", "notify_on_state_change"),

@@ -50,10 +50,23 @@ _MAX_RETRY_INTERVAL = 2.0
 _CLEAN = "aioc_transaction_ended"
 
 
+# What a call's database work may take, retries and pool wait included, when nothing says:
+# oslo.messaging's rpc_response_timeout default, how long nova's caller waits for an answer.
+DEFAULT_WORK_TIMEOUT = 60.0
+# `ping` reports a database that does not answer this fast as down.
+_PING_TIMEOUT = 5.0
+
+
 class Database:
-    def __init__(self, engine: AsyncEngine, statements: AsyncEngine) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        statements: AsyncEngine,
+        work_timeout: float = DEFAULT_WORK_TIMEOUT,
+    ) -> None:
         self.engine = engine
         self.statements = statements  # autocommit connections for one-statement work
+        self.work_timeout = work_timeout
 
     @classmethod
     def from_url(
@@ -63,6 +76,7 @@ class Database:
         pool_size: int = 10,
         pool_timeout: float = 30.0,
         statement_cache: int = 0,
+        work_timeout: float = DEFAULT_WORK_TIMEOUT,
     ) -> Database:
         asyncmy = url.startswith("mysql+asyncmy")
         options: dict[str, Any] = {
@@ -83,7 +97,7 @@ class Database:
                 event.listen(each.sync_engine, "checkin", _shrink_receive_buffer)
         event.listen(engine.sync_engine, "reset", _reset_unless_clean)
         event.listen(engine.sync_engine, "checkout", _forget_clean)
-        return cls(engine, statements)
+        return cls(engine, statements, work_timeout)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -95,6 +109,7 @@ class Database:
             pool_size=settings.db_pool_size,
             pool_timeout=settings.aio.db_pool_timeout,
             statement_cache=settings.aio.db_statement_cache,
+            work_timeout=float(settings.rpc_response_timeout),
         )
 
     async def run(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
@@ -131,6 +146,29 @@ class Database:
         *,
         commit: bool,
     ) -> T:
+        """`work`, retried as `_retryable` says, within `work_timeout` in all.
+
+        Neither driver times out a read by default (nor does nova's PyMySQL), and asyncmy's
+        connect timeout ends before the server's greeting: a server that stops answering
+        with the connection open would hold the call and its pool slot for good. Past the
+        time the caller waits for any answer (its rpc_response_timeout), the work is
+        cancelled, which closes the connection under it (the drivers never pool a
+        connection cut mid-read), and the call fails as a lost connection. One timer per
+        call, no round trip.
+        """
+        try:
+            async with asyncio.timeout(self.work_timeout):
+                return await self._retried(engine, work, commit=commit)
+        except TimeoutError:
+            raise no_answer(engine, self.work_timeout) from None
+
+    async def _retried(
+        self,
+        engine: AsyncEngine,
+        work: Callable[[AsyncConnection], Awaitable[T]],
+        *,
+        commit: bool,
+    ) -> T:
         delay = _RETRY_INTERVAL
         attempt = 0
         while True:
@@ -156,9 +194,13 @@ class Database:
 
     async def ping(self) -> bool:
         try:
-            async with self.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+            async with asyncio.timeout(_PING_TIMEOUT):
+                async with self.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
             return True
+        except TimeoutError:
+            log.warning("database ping failed: no answer in %g s", _PING_TIMEOUT)
+            return False
         except Exception as exc:
             log.warning("database ping failed: %s", exc)
             return False
@@ -213,6 +255,15 @@ def _reset_unless_clean(
 def _forget_clean(dbapi_connection: Any, record: ConnectionPoolEntry, proxy: Any) -> None:
     # a flag that outlived its check-in (an invalidation path) must not skip a later reset
     record.info.pop(_CLEAN, None)
+
+
+def no_answer(engine: AsyncEngine, seconds: float) -> DBAPIError:
+    """The driver's "lost connection" (2013) for work cut off after `seconds`: oslo.db and
+    db.failures make it a DBConnectionError."""
+    dialect = engine.sync_engine.dialect
+    reason = f"Lost connection to MySQL server during query (no answer in {seconds:g} s)"
+    orig = dialect.loaded_dbapi.OperationalError(2013, reason)
+    return OperationalError(None, None, orig, connection_invalidated=True)
 
 
 def _retryable(exc: DBAPIError, attempt: int) -> tuple[bool, str]:

@@ -14,6 +14,7 @@ from aioconductor.errors import (
     DBDeadlock,
     DBDuplicateEntry,
     DBError,
+    DBInvalidUnicodeParameter,
     DBReferenceError,
 )
 
@@ -56,3 +57,8 @@ def reported_as_oslo_db() -> Iterator[None]:
         if translated is None:
             raise
         raise translated from exc
+    except UnicodeEncodeError as exc:
+        # The driver could not encode a parameter (a lone surrogate in a filter): oslo.db's
+        # filter for it (exc_filters._raise_for_unicode_encode) answers this, not the driver's
+        # error, whose args would carry the whole statement to the caller.
+        raise DBInvalidUnicodeParameter() from exc
