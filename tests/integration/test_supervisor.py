@@ -283,13 +283,26 @@ def unreachable_broker_url() -> str:
     return rabbit.url(port=free_port())  # nothing listens there: connections are refused
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_sigterm_stops_a_service_still_waiting_for_rabbitmq(
-    tmp_path: Path, exchange_name: str, workers: int
+def unreachable_database(max_retries: int = -1) -> str:
+    nowhere = f"mysql+pymysql://root@127.0.0.1:{free_port()}/nova"
+    return f"[database]\nconnection = {nowhere}\nmax_retries = {max_retries}\n"
+
+
+@pytest.mark.parametrize(
+    ("workers", "waiting_for"),
+    [(1, "rabbitmq"), (2, "rabbitmq"), (1, "database")],
+)
+def test_sigterm_stops_a_service_still_starting(
+    tmp_path: Path, exchange_name: str, workers: int, waiting_for: str
 ) -> None:
-    svc = Service(tmp_path, exchange_name, workers, transport_url=unreachable_broker_url())
+    if waiting_for == "rabbitmq":
+        svc = Service(tmp_path, exchange_name, workers, transport_url=unreachable_broker_url())
+        waiting = "cannot reach RabbitMQ"
+    else:
+        svc = Service(tmp_path, exchange_name, workers, extra=unreachable_database())
+        waiting = "database not reachable"
     try:
-        svc.wait_for_log("cannot reach RabbitMQ")
+        svc.wait_for_log(waiting)
         svc.proc.send_signal(signal.SIGTERM)
         started = time.monotonic()
         code = svc.proc.wait(15)

@@ -231,14 +231,13 @@ class RpcServer:
         found = [] if self.status.consuming else ["not consuming"]
         link = self._link
         if link is not None:
-            # Until the AMQP client reports both, a missing one reads as "fine".
-            blocked = _reading(link, "publishing_blocked")
+            blocked = link.publishing_blocked
             if blocked:
                 found.append(f"broker blocked: {blocked}")
-            quiet = _reading(link, "seconds_since_data")
+            quiet = link.seconds_since_data
             # RabbitMQ sends a heartbeat every half interval on an idle link: a whole
             # interval without a byte means one is missing, without waiting for the second.
-            if isinstance(quiet, int | float) and link.heartbeat and quiet > link.heartbeat:
+            if link.heartbeat and quiet > link.heartbeat:
                 found.append(f"link quiet for {quiet:.0f} s (heartbeat {link.heartbeat} s)")
         slots = self._slot_count
         if self.status.in_flight >= slots:
@@ -424,11 +423,6 @@ class RpcServer:
         return asyncio.create_task(
             self.replies.heartbeat_until_done(request.reply_q, request.msg_id, interval)
         )
-
-
-def _reading(link: Connection, name: str) -> Any:
-    value = getattr(link, name, None)
-    return value() if callable(value) else value
 
 
 async def _quietly(operation: Awaitable[Any]) -> None:
