@@ -20,6 +20,7 @@ import logging
 import os
 import pickle
 import queue
+import shutil
 import signal
 import site
 import subprocess
@@ -38,16 +39,23 @@ from aioconductor.worker_status import StatusPage
 log = logging.getLogger(__name__)
 
 BOOT_ERROR_EXIT = 4  # same code as a worker's: "do not restart me"
+# The name prometheus_client reads (values.py, multiprocess.py); any other is ignored and
+# every worker then counts in its own memory, which nobody serves.
+METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 _ABORT_GRACE = 5.0
 _MAX_BACKOFF = 30.0
 
 
-def _worker_env() -> dict[str, str]:
+def _worker_env(metrics_dir: str | None = None) -> dict[str, str]:
     """The supervisor's environment, plus the directory our package came from when that is
     not a site directory (a source checkout, an editable install): a worker runs the same
-    code as its supervisor, whatever its working directory (`-P` keeps that off its path)."""
+    code as its supervisor, whatever its working directory (`-P` keeps that off its path).
+    With `metrics_dir`, prometheus_client in the worker writes its samples to files there,
+    which the supervisor's /metrics aggregates."""
     root = str(Path(aioconductor.__file__).resolve().parent.parent)
     env = dict(os.environ)
+    if metrics_dir is not None:
+        env[METRICS_DIR_VARIABLE] = metrics_dir
     site_dirs = [*site.getsitepackages(), site.getusersitepackages()]
     if root not in {str(Path(d).resolve()) for d in site_dirs}:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
@@ -80,6 +88,8 @@ class _Worker:
             in_flight=status.in_flight,
             served=status.served,
             db_ok=status.db_ok,
+            not_ready=status.not_ready,
+            booting=not status.at,
         )
 
 
@@ -93,8 +103,6 @@ class Supervisor:
         self._failures = 0
         self._next_spawn = 0.0
         self._metrics_dir = tempfile.mkdtemp(prefix="aioconductor-metrics-")
-        # workers inherit it: prometheus_client then writes per-process files we aggregate
-        os.environ["PROMETHEUS_MULTIPROCESS_DIR"] = self._metrics_dir
 
     # --- entry ---------------------------------------------------------------------------
 
@@ -104,14 +112,20 @@ class Supervisor:
         try:
             http = serve_http(self.settings.aio.metrics_bind, self.report, self.metrics_text)
         except OSError as exc:
-            log.error("cannot serve metrics on %s: %s", self.settings.aio.metrics_bind, exc)
-            http = None
+            # Probes would find nothing (or another service) there: refuse to run unwatched.
+            log.error(
+                "cannot start: cannot serve metrics/health on %s: %s",
+                self.settings.aio.metrics_bind,
+                exc,
+            )
+            shutil.rmtree(self._metrics_dir, ignore_errors=True)
+            return BOOT_ERROR_EXIT
         log.info("supervisor %d starting %d workers", os.getpid(), self.target)
         try:
             return self._loop()
         finally:
-            if http is not None:
-                http.shutdown()
+            http.shutdown()
+            shutil.rmtree(self._metrics_dir, ignore_errors=True)
 
     def _loop(self) -> int:
         while True:
@@ -173,7 +187,7 @@ class Supervisor:
         argv = [sys.executable, "-P", "-m", "aioconductor.worker_process",
                 "--status-fd", str(status.fd), "--supervisor", str(os.getpid())]  # fmt: skip
         process = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, pass_fds=[status.fd], env=_worker_env()
+            argv, stdin=subprocess.PIPE, pass_fds=[status.fd], env=_worker_env(self._metrics_dir)
         )
         assert process.stdin is not None
         try:
@@ -229,14 +243,22 @@ class Supervisor:
         now = time.monotonic()
         timeout = self.settings.aio.worker_heartbeat_timeout
         for worker in self.workers:
-            if worker.view(now).heartbeat_age <= timeout:
+            view = worker.view(now)
+            if not view.is_silent(timeout):
                 continue
             if worker.aborted_at is None:
-                log.error(
-                    "worker %d silent for over %.0f s (event loop blocked): SIGABRT",
-                    worker.process.pid,
-                    timeout,
-                )
+                if view.booting:
+                    log.error(
+                        "worker %d sent no heartbeat in %.0f s since its start: SIGABRT",
+                        worker.process.pid,
+                        view.heartbeat_age,
+                    )
+                else:
+                    log.error(
+                        "worker %d silent for over %.0f s (event loop blocked): SIGABRT",
+                        worker.process.pid,
+                        timeout,
+                    )
                 worker.aborted_at = now
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(worker.process.pid, signal.SIGABRT)

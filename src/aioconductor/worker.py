@@ -11,9 +11,10 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -30,6 +31,8 @@ from aioconductor.objects import load_all, registry
 log = logging.getLogger(__name__)
 
 _TICK_SECONDS = 1.0
+_DB_CHECK_EVERY = 10  # ticks
+_DB_CHECK_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,7 @@ class WorkerHealth:
     in_flight: int
     served: int
     db_ok: bool | None
+    not_ready: tuple[str, ...] = ()  # why it cannot take calls now; () when it can
 
 
 class Background(Protocol):
@@ -70,17 +74,34 @@ class Worker:
         self.server: RpcServer | None = None
         self._db_ok: bool | None = None
         self._background: list[Background] = []
+        self._phase = "starting"  # then "serving", then "stopping"
+        self._db_check: asyncio.Task[None] | None = None
         self.last_tick = time.time()
+        self.last_health: WorkerHealth | None = None
 
     async def run(self, stop: asyncio.Event) -> bool:
-        """Serve until `stop` is set; True when the drain finished in time."""
-        await self.startup()
-        ticker = asyncio.create_task(self._tick_forever())
+        """Serve until `stop` is set; True when the drain finished in time.
+
+        The heartbeat ticks from the start, so a worker still waiting for RabbitMQ or its
+        database is alive (not ready), and `stop` ends start-up too: a SIGTERM is never left
+        waiting behind a broker that does not answer.
+        """
+        ticker = asyncio.create_task(self._tick_forever(), name="worker-heartbeat")
         try:
-            await stop.wait()
+            if await _unless_stopped(self.startup(), stop):
+                self._phase = "serving"
+                await stop.wait()
+            else:
+                log.info("stopped during start-up")
         finally:
-            ticker.cancel()
-            drained = await self.shutdown()
+            self._phase = "stopping"
+            try:
+                drained = await self.shutdown()
+            finally:
+                # Ticking on through the drain: a draining worker is not a stuck one.
+                ticker.cancel()
+                if self._db_check is not None:
+                    self._db_check.cancel()
         return drained
 
     async def startup(self) -> None:
@@ -137,8 +158,6 @@ class Worker:
         return drained
 
     def health(self) -> WorkerHealth:
-        import os
-
         status = self.server.status if self.server else None
         return WorkerHealth(
             pid=os.getpid(),
@@ -148,23 +167,61 @@ class Worker:
             in_flight=status.in_flight if status else 0,
             served=status.served if status else 0,
             db_ok=self._db_ok,
+            not_ready=tuple(self._not_ready()),
         )
+
+    def _not_ready(self) -> list[str]:
+        if self._phase != "serving":
+            return [self._phase]
+        reasons = self.server.problems() if self.server is not None else []
+        if self._db_ok is False:
+            reasons.append("database not answering")
+        return reasons
 
     async def _tick_forever(self) -> None:
         # Ticks come from the event loop itself: a loop blocked by a synchronous call stops
         # ticking, which is exactly what the supervisor's heartbeat check must notice.
-        db_check_every = 10
         n = 0
         while True:
-            if self.db is not None:
-                if n % db_check_every == 0:
-                    self._db_ok = await self.db.ping()
+            if self._phase == "serving" and self.db is not None:
+                if n % _DB_CHECK_EVERY == 0 and (self._db_check is None or self._db_check.done()):
+                    # Apart from the tick: a stalled pool must not stop the heartbeat.
+                    self._db_check = asyncio.create_task(self._check_db(self.db))
                 _record_pool(self.db)
+                n += 1
             self.last_tick = time.time()
+            self.last_health = health = self.health()
             if self._health is not None:
-                self._health(self.health())
-            n += 1
+                self._health(health)
             await asyncio.sleep(_TICK_SECONDS)
+
+    async def _check_db(self, db: Database) -> None:
+        try:
+            async with asyncio.timeout(_DB_CHECK_TIMEOUT):
+                self._db_ok = await db.ping()
+        except TimeoutError:
+            log.warning("database ping got no answer in %.0f s", _DB_CHECK_TIMEOUT)
+            self._db_ok = False
+
+
+async def _unless_stopped(work: Coroutine[Any, Any, None], stop: asyncio.Event) -> bool:
+    """Run `work` until it ends (True) or `stop` is set first (it is cancelled: False)."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:
+        task.cancel()
+        raise
+    finally:
+        stopped.cancel()
+    if task.done():
+        task.result()  # its error, if any (a BootError ends the process with exit 4)
+        return True
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return False
 
 
 def _record_pool(db: Database) -> None:
@@ -233,25 +290,27 @@ def _serve_own_health(worker: Worker) -> Any:
     from aioconductor.observability.http import HealthReport, WorkerView, serve_http
 
     def report() -> HealthReport:
-        h = worker.health()
+        # The last tick's snapshot: this runs in the HTTP thread, away from the loop.
+        h = worker.last_health
         view = WorkerView(
-            pid=h.pid,
+            pid=h.pid if h else os.getpid(),
             heartbeat_age=round(time.time() - worker.last_tick, 3),
-            connected=h.connected,
-            consuming=h.consuming,
-            in_flight=h.in_flight,
-            served=h.served,
-            db_ok=h.db_ok,
+            connected=bool(h and h.connected),
+            consuming=bool(h and h.consuming),
+            in_flight=h.in_flight if h else 0,
+            served=h.served if h else 0,
+            db_ok=h.db_ok if h else None,
+            not_ready=h.not_ready if h else ("starting",),
+            booting=h is None,
         )
         return HealthReport([view], 1, worker.settings.aio.worker_heartbeat_timeout)
 
+    bind = worker.settings.aio.metrics_bind
     try:
-        return serve_http(
-            worker.settings.aio.metrics_bind, report, lambda: generate_latest(REGISTRY)
-        )
+        return serve_http(bind, report, lambda: generate_latest(REGISTRY))
     except OSError as exc:
-        log.error("cannot serve metrics/health on %s: %s", worker.settings.aio.metrics_bind, exc)
-        return None
+        # Probes would find nothing (or another service) there: refuse to run unwatched.
+        raise BootError(f"cannot serve metrics/health on {bind}: {exc}") from None
 
 
 def _request_stop(stop: asyncio.Event, sig: signal.Signals) -> None:

@@ -18,7 +18,8 @@ import time
 from aioconductor.config.settings import Settings
 from aioconductor.worker_status import StatusPage, WorkerStatus
 
-# The supervisor's test hook: after this many seconds the loop blocks in a synchronous call.
+# The supervisor's test hook: this many seconds after its start, once it consumes, the
+# worker's loop blocks in a synchronous call.
 BLOCK_LOOP_AFTER = "AIOC_TEST_BLOCK_LOOP_AFTER"
 
 
@@ -51,9 +52,10 @@ def main(argv: list[str] | None = None) -> int:
                 health.in_flight,
                 health.served,
                 health.db_ok,
+                health.not_ready,
             )
         )
-        if block_after and time.monotonic() - started > block_after:
+        if block_after and health.consuming and time.monotonic() - started > block_after:
             time.sleep(3600)
 
     return worker.run(settings, health=beat, serve_http=False)

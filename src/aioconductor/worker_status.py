@@ -5,7 +5,9 @@ times a second without asking the worker anything, so a worker whose loop is stu
 shows its last heartbeat's age. The page is a memfd (a temporary file where there is none)
 whose descriptor the worker inherits, so no multiprocessing machinery (and no resource
 tracker process) is needed. A sequence number around every write, odd while writing, lets
-the reader retry instead of reading half of one write and half of the next.
+the reader retry instead of reading half of one write and half of the next. What keeps the
+worker from being ready ("broker blocked: memory alarm", "link quiet for 12 s") travels as
+short lines of text in a fixed-size field.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import tempfile
 from typing import NamedTuple
 
 _SEQ = struct.Struct("<q")
-_FIELDS = struct.Struct("<d??qqb")
+_NOT_READY_BYTES = 1024
+_FIELDS = struct.Struct(f"<d??qqbH{_NOT_READY_BYTES}s")
 _SIZE = _SEQ.size + _FIELDS.size
 _READ_TRIES = 1000
 
@@ -29,9 +32,10 @@ class WorkerStatus(NamedTuple):
     in_flight: int
     served: int
     db_ok: bool | None  # None: not known yet
+    not_ready: tuple[str, ...] = ()  # why the worker cannot take calls now; () when it can
 
 
-_NOT_STARTED = WorkerStatus(0.0, False, False, 0, 0, None)
+_NOT_STARTED = WorkerStatus(0.0, False, False, 0, 0, None, ("starting",))
 
 
 class StatusPage:
@@ -64,6 +68,7 @@ class StatusPage:
 
     def write(self, status: WorkerStatus) -> None:
         db = -1 if status.db_ok is None else int(status.db_ok)
+        reasons = _encode_lines(status.not_ready)
         self._seq += 1
         _SEQ.pack_into(self._map, 0, self._seq)
         _FIELDS.pack_into(
@@ -75,6 +80,8 @@ class StatusPage:
             status.in_flight,
             status.served,
             db,
+            len(reasons),
+            reasons,
         )
         self._seq += 1
         _SEQ.pack_into(self._map, 0, self._seq)
@@ -86,11 +93,20 @@ class StatusPage:
             if before % 2 == 0 and _SEQ.unpack_from(self._map, 0)[0] == before:
                 break
         # else: a writer that died mid-write; its last fields are as good as any
-        at, connected, consuming, in_flight, served, db = fields
+        at, connected, consuming, in_flight, served, db, size, reasons = fields
+        not_ready = tuple(reasons[:size].decode(errors="replace").splitlines())
         return WorkerStatus(
-            at, connected, consuming, in_flight, served, None if db < 0 else bool(db)
+            at, connected, consuming, in_flight, served, None if db < 0 else bool(db), not_ready
         )
 
     def close(self) -> None:
         self._map.close()
         os.close(self.fd)
+
+
+def _encode_lines(lines: tuple[str, ...]) -> bytes:
+    """The lines as UTF-8, cut (at a character boundary) to what the page holds."""
+    data = "\n".join(line.replace("\n", " ") for line in lines).encode()
+    if len(data) <= _NOT_READY_BYTES:
+        return data
+    return data[: _NOT_READY_BYTES - 3].decode(errors="ignore").encode() + b"..."

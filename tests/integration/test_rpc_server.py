@@ -484,3 +484,29 @@ def _delete_queues(names: list[str]) -> None:
                     await channel.queue_delete(name)
 
     asyncio.run(delete())
+
+
+def test_a_stalled_link_makes_the_server_not_ready_within_one_heartbeat(
+    exchange_name: str,
+) -> None:
+    with TcpProxy(("127.0.0.1", 5672)) as proxy:
+        env = {
+            "AIOCONDUCTOR_DEFAULT__CONTROL_EXCHANGE": exchange_name,
+            "AIOCONDUCTOR_DEFAULT__TRANSPORT_URL": rabbit.url(port=proxy.port),
+            "AIOCONDUCTOR_OSLO_MESSAGING_RABBIT__HEARTBEAT_TIMEOUT_THRESHOLD": "4",
+        }
+        thread = ServerThread(load_settings([], env=env)).start()
+        try:
+            assert thread.server.problems() == []
+            proxy.freeze()
+            frozen = time.monotonic()
+            problems: list[str] = []
+            while not problems and time.monotonic() - frozen < 10:
+                time.sleep(0.1)
+                problems = thread.server.problems()
+            took = time.monotonic() - frozen
+            assert problems[0].startswith("link quiet for"), problems
+            assert took < 4 + 1.5  # one heartbeat interval, not the two a dead link takes
+        finally:
+            proxy.thaw()
+            thread.stop()

@@ -42,11 +42,13 @@ class Service:
         extra: str = "",
         env: dict[str, str] | None = None,
         password: str = "guest",
+        transport_url: str | None = None,
+        metrics_port: int | None = None,
     ) -> None:
-        self.port = free_port()
+        self.port = metrics_port or free_port()
         self.conf = tmp / "nova.conf"
         self.conf.write_text(
-            f"[DEFAULT]\ntransport_url = {rabbit.url(password=password)}\n"
+            f"[DEFAULT]\ntransport_url = {transport_url or rabbit.url(password=password)}\n"
             f"control_exchange = {exchange}\nhost = sup\ngraceful_shutdown_timeout = 15\n"
             f"[aioconductor]\nmetrics_bind = 127.0.0.1:{self.port}\n{extra}"
         )
@@ -56,6 +58,13 @@ class Service:
             stderr=self.log.open("wb"),
             env={**os.environ, **(env or {})},
         )
+
+    def wait_for_log(self, text: str, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.log.read_text():
+            assert time.monotonic() < deadline, f"no {text!r} in:\n{self.log.read_text()[-3000:]}"
+            assert self.proc.poll() is None, self.log.read_text()[-3000:]
+            time.sleep(0.05)
 
     def get(self, path: str) -> tuple[int, dict[str, Any]]:
         try:
@@ -268,3 +277,98 @@ def test_sigterm_while_workers_are_still_starting_is_a_clean_stop(
     finally:
         code = svc.stop()
     assert code == 0, svc.log.read_text()[-3000:]
+
+
+def unreachable_broker_url() -> str:
+    return rabbit.url(port=free_port())  # nothing listens there: connections are refused
+
+
+def unreachable_database(max_retries: int = -1) -> str:
+    nowhere = f"mysql+pymysql://root@127.0.0.1:{free_port()}/nova"
+    return f"[database]\nconnection = {nowhere}\nmax_retries = {max_retries}\n"
+
+
+@pytest.mark.parametrize(
+    ("workers", "waiting_for"),
+    [(1, "rabbitmq"), (2, "rabbitmq"), (1, "database")],
+)
+def test_sigterm_stops_a_service_still_starting(
+    tmp_path: Path, exchange_name: str, workers: int, waiting_for: str
+) -> None:
+    if waiting_for == "rabbitmq":
+        svc = Service(tmp_path, exchange_name, workers, transport_url=unreachable_broker_url())
+        waiting = "cannot reach RabbitMQ"
+    else:
+        svc = Service(tmp_path, exchange_name, workers, extra=unreachable_database())
+        waiting = "database not reachable"
+    try:
+        svc.wait_for_log(waiting)
+        svc.proc.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        code = svc.proc.wait(15)
+    finally:
+        svc.stop()
+    assert time.monotonic() - started < 5, svc.log.read_text()[-3000:]
+    assert code == 0, svc.log.read_text()[-3000:]
+
+
+def test_a_worker_waiting_for_rabbitmq_is_alive_but_not_ready(
+    tmp_path: Path, exchange_name: str
+) -> None:
+    svc = Service(
+        tmp_path,
+        exchange_name,
+        workers=2,
+        extra="worker_heartbeat_timeout = 3\n",
+        transport_url=unreachable_broker_url(),
+    )
+    try:
+        svc.wait_for_log("cannot reach RabbitMQ")
+        first = sorted(p.pid for p in psutil.Process(svc.proc.pid).children())
+        time.sleep(10)
+        assert sorted(p.pid for p in psutil.Process(svc.proc.pid).children()) == first
+        assert "event loop blocked" not in svc.log.read_text()
+        alive, health = svc.get("/healthz")
+        ready, readiness = svc.get("/readyz")
+    finally:
+        svc.stop()
+    assert alive == 200, health
+    assert ready == 503
+    assert all("starting" in " ".join(w["not_ready"]) for w in readiness["workers"]), readiness
+
+
+def test_metrics_of_every_worker_reach_the_supervisors_endpoint(
+    service: Service, oslo: OsloClients
+) -> None:
+    service.wait_ready(2)
+    ping = oslo.client(namespace="baseapi", timeout=10)
+    for i in range(20):
+        assert ping.call({}, "ping", arg=i)["arg"] == i
+    with pytest.raises(oslo.om.RemoteError):  # not served, and no legacy conductor to forward to
+        oslo.client(namespace="compute_task", version="1.26", timeout=10).call({}, "migrate_server")
+    text = service.metrics()
+    received = [
+        line for line in text.splitlines()
+        if line.startswith("aioconductor_received_messages_total{")
+    ]  # fmt: skip
+    assert 'method="baseapi.ping",route="native"} 20.0' in "\n".join(received), text
+    assert 'method="compute_task.migrate_server",route="refused"} 1.0' in "\n".join(received), text
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_metrics_port_already_taken_stops_the_service_with_a_boot_error(
+    tmp_path: Path, exchange_name: str, workers: int
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        svc = Service(tmp_path, exchange_name, workers, metrics_port=port)
+        try:
+            code = svc.proc.wait(30)
+        finally:
+            svc.stop()
+    log = svc.log.read_text()
+    assert code == 4, log[-3000:]
+    assert f"cannot serve metrics/health on 127.0.0.1:{port}" in log
+    assert "worker ready" not in log  # nothing consumed unwatched

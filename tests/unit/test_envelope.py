@@ -156,3 +156,46 @@ def test_reply_unique_ids_look_like_oslo_ones_and_never_repeat() -> None:
     ids = [next_unique_id() for _ in range(10_000)]
     assert len(set(ids)) == len(ids)
     assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+
+
+def nested(depth: int) -> dict[str, Any]:
+    return {"method": "ping", "args": {"arg": json.loads("[" * depth + "]" * depth)}}
+
+
+def deep_wrap(depth: int, lone_surrogate: bool = False, **extra: Any) -> bytes:
+    """A body nested `depth` levels deep in args; built as text, json cannot dump it."""
+    arg = "[" * depth + "]" * depth
+    inner = '{"method": "ping", "args": {"arg": ' + arg + "}"
+    inner += "".join(f', "{k}": "{v}"' for k, v in extra.items())
+    if lone_surrogate:
+        inner += ', "odd": "\\ud800"'
+    return json.dumps({"oslo.version": "2.0", "oslo.message": inner + "}"}).encode()
+
+
+@pytest.mark.parametrize("lone_surrogate", [False, True], ids=["fast-parser", "json-fallback"])
+@pytest.mark.parametrize("depth", [250, 10_000, 200_000])
+def test_a_body_nested_too_deep_is_refused_not_crashed_on(depth: int, lone_surrogate: bool) -> None:
+    with pytest.raises(BadMessage) as err:
+        decode_request(deep_wrap(depth, lone_surrogate), 1 << 30)
+    assert "nested" in err.value.reason
+
+
+def test_a_too_deep_body_is_still_answered_when_its_reply_address_is_readable() -> None:
+    body = deep_wrap(10_000, _msg_id="m-deep", _reply_q="reply_deep")
+    with pytest.raises(BadMessage) as err:
+        decode_request(body, 1 << 30)
+    assert (err.value.msg_id, err.value.reply_q) == ("m-deep", "reply_deep")
+
+
+@pytest.mark.parametrize("lone_surrogate", [False, True], ids=["fast-parser", "json-fallback"])
+def test_nesting_far_deeper_than_nova_sends_is_accepted(lone_surrogate: bool) -> None:
+    # nova's deepest captured request is under 10 levels; 150 leaves a wide margin
+    request = decode_request(deep_wrap(150, lone_surrogate), 1 << 30)
+    assert request.args == nested(150)["args"]
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    from aioconductor.messaging import jsonwire
+
+    text = json.dumps({"a": "[{" * 5000, "b": "\ud800", "c": '\\"[[['})
+    assert jsonwire.loads(text)["a"] == "[{" * 5000

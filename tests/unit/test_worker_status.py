@@ -16,7 +16,7 @@ def page() -> StatusPage:
 
 
 def test_a_new_page_says_the_worker_has_not_started(page: StatusPage) -> None:
-    assert page.read() == WorkerStatus(0.0, False, False, 0, 0, None)
+    assert page.read() == WorkerStatus(0.0, False, False, 0, 0, None, ("starting",))
     page.close()
 
 
@@ -40,4 +40,17 @@ def test_a_page_survives_many_writes_and_keeps_the_last(page: StatusPage) -> Non
     for served in range(1000):
         worker_side.write(WorkerStatus(float(served), True, served % 2 == 0, 1, served, True))
     assert page.read() == WorkerStatus(999.0, True, False, 1, 999, True)
+    page.close()
+
+
+def test_what_keeps_a_worker_from_being_ready_reaches_the_supervisor(page: StatusPage) -> None:
+    reasons = ("broker blocked: low on memory", "link quiet for 12 s (heartbeat 10 s)")
+    StatusPage.attach(page.fd).write(WorkerStatus(5.0, True, True, 64, 9, True, reasons))
+    assert page.read().not_ready == reasons
+    long = ("é" * 2000,)
+    StatusPage.attach(page.fd).write(WorkerStatus(6.0, True, True, 0, 9, True, long))
+    (cut,) = page.read().not_ready
+    assert cut.startswith("éé")
+    assert cut.endswith("...")
+    assert len(cut.encode()) <= 1024
     page.close()

@@ -18,18 +18,19 @@ from typing import Any, Protocol
 from pamqp import commands
 
 from aioconductor.config.settings import Settings
-from aioconductor.errors import NotNative, RemoteFailure
+from aioconductor.errors import InvalidRequest, NotNative, RemoteFailure
 from aioconductor.messaging.amqp.connection import AmqpError, Channel, Connection, Delivery
 from aioconductor.messaging.amqp.robust import RobustConnection
 from aioconductor.messaging.connection import robust_connection
 from aioconductor.messaging.dedup import DuplicateFilter
 from aioconductor.messaging.dispatcher import Dispatcher
-from aioconductor.messaging.envelope import BadMessage, RpcRequest, decode_request
+from aioconductor.messaging.envelope import BadMessage, RpcRequest, decode_request, reply_address
 from aioconductor.messaging.failures import serialize_failure
 from aioconductor.messaging.queue_names import QueueManager
 from aioconductor.messaging.replies import ReplySender
 from aioconductor.messaging.topology import QueueSpec, ServerTopology, server_topology
 from aioconductor.observability.metrics import RequestMetrics
+from aioconductor.observability.throttle import ThrottledLog
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,8 @@ class RpcServer:
         self._describe = describe
         self._metrics = metrics or RequestMetrics()
         self._connect_attempts = connect_attempts
-        self._slots = asyncio.Semaphore(settings.prefetch_count)
+        self._slot_count = settings.prefetch_count
+        self._slots = asyncio.Semaphore(self._slot_count)
         self._dedup = DuplicateFilter(settings.aio.duplicate_window)
         self._stopping = False
         self._idle = asyncio.Event()
@@ -82,8 +84,12 @@ class RpcServer:
         self._consume_channel: Channel | None = None
         self._reply_channel: Channel | None = None
         self._consumer_tags: list[str] = []
+        self._link: Connection | None = None  # the AMQP connection in use, for problems()
+        self._saturated_since = 0.0  # when the last free slot was taken
         self._requests: set[asyncio.Task[None]] = set()
         self._topology: ServerTopology | None = None
+        # Lines bad input can repeat (a fuzzed queue, a failing database) are summarised.
+        self._log_repeated = ThrottledLog(log)
         self.replies = ReplySender(
             self._get_reply_channel,
             self._open_reply_channel,
@@ -147,6 +153,7 @@ class RpcServer:
         # Without either channel this connection serves nothing: start over on a new one.
         consume.on_broker_close = reply.on_broker_close = connection.lose
         self._consume_channel, self._reply_channel, self._consumer_tags = consume, reply, tags
+        self._link = connection
 
     async def stop(self, timeout: float) -> bool:
         """Stop consuming, give back unstarted messages, finish in-flight ones (bounded).
@@ -215,6 +222,30 @@ class RpcServer:
         assert self._reply_channel is not None
         return self._reply_channel
 
+    # --- readiness -------------------------------------------------------------------------
+
+    def problems(self) -> list[str]:
+        """What keeps this server from taking calls now, in words; empty when nothing does."""
+        if not self.status.connected:
+            return ["not connected to RabbitMQ"]
+        found = [] if self.status.consuming else ["not consuming"]
+        link = self._link
+        if link is not None:
+            blocked = link.publishing_blocked
+            if blocked:
+                found.append(f"broker blocked: {blocked}")
+            quiet = link.seconds_since_data
+            # RabbitMQ sends a heartbeat every half interval on an idle link: a whole
+            # interval without a byte means one is missing, without waiting for the second.
+            if link.heartbeat and quiet > link.heartbeat:
+                found.append(f"link quiet for {quiet:.0f} s (heartbeat {link.heartbeat} s)")
+        slots = self._slot_count
+        if self.status.in_flight >= slots:
+            busy = time.monotonic() - self._saturated_since
+            if busy > self.settings.rpc_response_timeout:
+                found.append(f"all {slots} slots busy for {busy:.0f} s, none finishing")
+        return found
+
     # --- per message -------------------------------------------------------------------
 
     def _on_message(self, message: Delivery) -> None:
@@ -228,7 +259,13 @@ class RpcServer:
     def _request_done(self, task: asyncio.Task[None]) -> None:
         self._requests.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("request failed outside its handler", exc_info=task.exception())
+            error = task.exception()
+            self._log_repeated(
+                f"outside handler: {type(error).__name__}",
+                logging.ERROR,
+                "request failed outside its handler",
+                exc_info=error,
+            )
 
     async def _serve(self, message: Delivery) -> None:
         async with self._slots:
@@ -244,6 +281,8 @@ class RpcServer:
 
     def _enter(self) -> None:
         self.status.in_flight += 1
+        if self.status.in_flight >= self._slot_count:
+            self._saturated_since = time.monotonic()
         self._metrics.in_flight(1)
         self._idle.clear()
 
@@ -255,10 +294,19 @@ class RpcServer:
             self._idle.set()
 
     async def _handle(self, message: Delivery) -> None:
+        # Whatever fails before dispatch rejects the message, as oslo's Consumer._callback
+        # does: a message neither acked nor rejected would hold a prefetch slot for as long
+        # as the connection lives.
         try:
             request = decode_request(message.body, self.settings.aio.max_message_bytes)
+            label = self._describe(request)
         except BadMessage as bad:
-            await self._refuse(message, bad)
+            await self._refuse(message, "invalid", bad.reason, bad.msg_id, bad.reply_q)
+            return
+        except Exception as exc:
+            msg_id, reply_q = reply_address(message.body)
+            reason = f"cannot decode: {type(exc).__name__}: {str(exc)[:200]}"
+            await self._refuse(message, "undecodable", reason, msg_id, reply_q, exc)
             return
         early = self.settings.aio.ack_mode == "early"
         if early:
@@ -273,53 +321,80 @@ class RpcServer:
                 log.info("duplicate message %s ignored", request.unique_id)
                 self._metrics.rejected("duplicate")
                 return
-            await self._process(request, message)
+            await self._process(request, label, message)
         finally:
             if not early:
                 await _quietly(message.ack())
 
-    async def _refuse(self, message: Delivery, bad: BadMessage) -> None:
-        # reject without requeue: a bad message must never loop back into the queue
-        log.warning("rejected message %s: %s", message.message_id or "-", bad.reason)
-        self._metrics.rejected("invalid")
+    async def _refuse(
+        self,
+        message: Delivery,
+        kind: str,
+        reason: str,
+        msg_id: str | None,
+        reply_q: str | None,
+        error: BaseException | None = None,
+    ) -> None:
+        """Reject without requeue (a bad message must never loop back into the queue), and
+        tell the caller why when its reply address is readable. Never raises."""
+        self._log_repeated(
+            kind,
+            logging.WARNING,
+            "rejected message %s: %s",
+            message.message_id or msg_id or "-",
+            reason,
+            exc_info=error,
+        )
+        self._metrics.rejected(kind)
         await _quietly(message.reject(requeue=False))
-        if bad.msg_id is not None and bad.reply_q is not None:
-            from aioconductor.errors import InvalidRequest
+        if msg_id is None or reply_q is None:
+            return
+        try:
+            failure = serialize_failure(InvalidRequest(reason), with_traceback=False)
+            await self.replies.send(reply_q, msg_id, None, failure)
+        except Exception as exc:
+            self._log_repeated(
+                "refusal-unsent", logging.WARNING, "could not tell %s why: %s", reply_q, exc
+            )
 
-            failure = serialize_failure(InvalidRequest(bad.reason), with_traceback=False)
-            await self.replies.send(bad.reply_q, bad.msg_id, None, failure)
-
-    async def _process(self, request: RpcRequest, message: Delivery) -> None:
-        label = self._describe(request)
+    async def _process(self, request: RpcRequest, label: str, message: Delivery) -> None:
         monitor = self._start_call_monitor(request)
         started = time.perf_counter()
         result: Any = None
         failure: str | None = None
+        route = "native"
         try:
             try:
                 result = await self._dispatcher.dispatch(request)
             except NotNative as not_native:
                 if self._forwarder is None or message.exchange != self.settings.control_exchange:
                     # A fanout copy reaches the legacy conductor's own fanout queue anyway.
+                    route = "refused"
                     raise not_native.failure from None
                 self._metrics.received(label, "forwarded")
                 await self._forwarder.forward(request, message)
                 return
-            self._metrics.received(label, "native")
         except RemoteFailure as exc:
-            self._metrics.received(label, "native")
             self._metrics.failed(label, exc.remote_class)
             log.debug("%s failed: %s: %s", label, exc.remote_class, exc)
             failure = serialize_failure(exc)
         except Exception as exc:
-            self._metrics.received(label, "native")
             self._metrics.failed(label, type(exc).__name__)
-            log.exception("%s raised (request %s)", label, request.context.request_id)
+            self._log_repeated(
+                f"handler raised {type(exc).__name__}",
+                logging.ERROR,
+                "%s raised (request %s)",
+                label,
+                request.context.request_id,
+                exc_info=exc,
+            )
             failure = serialize_failure(exc)
         finally:
             if monitor is not None:
                 monitor.cancel()
-        self._metrics.observe(label, time.perf_counter() - started)
+        self._metrics.received(label, route)
+        if route == "native":
+            self._metrics.observe(label, time.perf_counter() - started)
         if request.wants_reply:
             await self._reply(request, result, failure)
 

@@ -17,17 +17,42 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 log = logging.getLogger(__name__)
 
 
+# A worker's first heartbeat comes once its interpreter has imported everything (seconds on
+# a busy host, before any event loop exists to block); only then does the heartbeat timeout
+# apply.
+BOOT_TIMEOUT = 60.0
+
+
 @dataclass(frozen=True, slots=True)
 class WorkerView:
     """One worker as the health endpoints judge it."""
 
     pid: int
-    heartbeat_age: float
+    heartbeat_age: float  # since its last heartbeat, or since its start before the first
     connected: bool
     consuming: bool
     in_flight: int
     served: int
     db_ok: bool | None
+    not_ready: tuple[str, ...] = ()  # the worker's own account of what it cannot do now
+    booting: bool = False  # no heartbeat yet
+
+    def is_silent(self, heartbeat_timeout: float) -> bool:
+        limit = max(heartbeat_timeout, BOOT_TIMEOUT) if self.booting else heartbeat_timeout
+        return self.heartbeat_age > limit
+
+    def problems(self, heartbeat_timeout: float) -> list[str]:
+        found = list(self.not_ready)
+        if self.is_silent(heartbeat_timeout):
+            found.insert(0, f"no heartbeat for {self.heartbeat_age:.0f} s (event loop blocked?)")
+        if not found:  # belt and braces: the flags alone also say it
+            if not self.connected:
+                found.append("not connected to RabbitMQ")
+            elif not self.consuming:
+                found.append("not consuming")
+            if self.db_ok is False:
+                found.append("database not answering")
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,22 +63,24 @@ class HealthReport:
 
     @property
     def alive(self) -> bool:
-        return len(self.workers) >= self.expected > 0 and all(
-            w.heartbeat_age <= self.heartbeat_timeout for w in self.workers
+        return len(self.workers) >= self.expected > 0 and not any(
+            w.is_silent(self.heartbeat_timeout) for w in self.workers
         )
 
     @property
     def ready(self) -> bool:
-        return self.alive and all(
-            w.connected and w.consuming and w.db_ok is not False for w in self.workers
-        )
+        return self.alive and not any(w.problems(self.heartbeat_timeout) for w in self.workers)
 
     def to_json(self) -> bytes:
+        missing = self.expected - len(self.workers)
         body = {
             "alive": self.alive,
             "ready": self.ready,
             "expected_workers": self.expected,
-            "workers": [asdict(w) for w in self.workers],
+            "not_ready": [f"{missing} worker(s) missing"] if missing > 0 else [],
+            "workers": [
+                {**asdict(w), "not_ready": w.problems(self.heartbeat_timeout)} for w in self.workers
+            ],
             "at": time.time(),
         }
         return json.dumps(body).encode()

@@ -1,8 +1,8 @@
 """Prometheus metrics, named like faststream's (`..._received_messages_total{method}`).
 
-Each worker records into prometheus_client's default registry; under the supervisor,
-`PROMETHEUS_MULTIPROCESS_DIR` is set before workers start so the supervisor can aggregate
-every worker's files on /metrics.
+Each worker records into prometheus_client's default registry; under the supervisor, each
+worker starts with `PROMETHEUS_MULTIPROC_DIR` set, so it records into files there, which the
+supervisor aggregates on /metrics.
 """
 
 from __future__ import annotations
@@ -59,6 +59,12 @@ REPLIES_DROPPED = Counter(
 )
 
 
+# The method label comes from the request (an object's name for object calls): a fuzzed or
+# broken client could otherwise create a series per message. nova has about 150 methods.
+MAX_METHOD_LABELS = 500
+OTHER_METHOD = "(other)"
+
+
 class RequestMetrics:
     """The server's view of metrics: small, so tests can pass a recorder instead.
 
@@ -69,15 +75,25 @@ class RequestMetrics:
     def __init__(self) -> None:
         self._received: dict[tuple[str, str], Any] = {}
         self._durations: dict[str, Any] = {}
+        self._methods: set[str] = set()
+
+    def _method(self, method: str) -> str:
+        if method not in self._methods:
+            if len(self._methods) >= MAX_METHOD_LABELS:
+                return OTHER_METHOD
+            self._methods.add(method)
+        return method
 
     def received(self, method: str, route: str) -> None:
         child = self._received.get((method, route))
         if child is None:
-            child = self._received[method, route] = RECEIVED.labels(method, route)
+            child = RECEIVED.labels(self._method(method), route)
+            if len(self._received) < 2 * MAX_METHOD_LABELS:
+                self._received[method, route] = child
         child.inc()
 
     def failed(self, method: str, error: str) -> None:
-        FAILED.labels(method, error).inc()
+        FAILED.labels(self._method(method), error).inc()
 
     def rejected(self, reason: str) -> None:
         REJECTED.labels(reason).inc()
@@ -85,7 +101,9 @@ class RequestMetrics:
     def observe(self, method: str, seconds: float) -> None:
         child = self._durations.get(method)
         if child is None:
-            child = self._durations[method] = DURATION.labels(method)
+            child = DURATION.labels(self._method(method))
+            if len(self._durations) < MAX_METHOD_LABELS:
+                self._durations[method] = child
         child.observe(seconds)
 
     def in_flight(self, delta: int) -> None:
