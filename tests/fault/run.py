@@ -1,0 +1,94 @@
+"""scripts/fault-tier: the fault tier outside pytest, both conductors side by side.
+
+    python -m tests.fault.run [--full] [--only SUBSTRING] [--conductors a,b] [--json PATH]
+                              [--markdown PATH]
+Without --full (or AIOC_FAULT_FULL=1) it runs the CI scenarios."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from tests.fault.audit import Outcome
+from tests.fault.conductors import KINDS
+from tests.fault.lab import Lab
+from tests.fault.report import document, table
+from tests.fault.scenarios import ci_scenarios, full_scenarios
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fault-tier")
+    parser.add_argument(
+        "--full", action="store_true", default=bool(os.environ.get("AIOC_FAULT_FULL"))
+    )
+    parser.add_argument("--only", default="", help="run the scenarios whose name contains this")
+    parser.add_argument("--conductors", default=",".join(reversed(KINDS)))
+    parser.add_argument("--json", type=Path, default=None, help="append results as JSON lines")
+    parser.add_argument("--markdown", type=Path, default=None, help="write the table here")
+    parser.add_argument("--keep", action="store_true", help="keep the lab's directory")
+    args = parser.parse_args(argv)
+    scenarios = [
+        s
+        for s in (full_scenarios() if args.full else ci_scenarios())
+        if args.only.lower() in s.name.lower()
+    ]
+    base = Path(tempfile.mkdtemp(prefix="aioc-fault-"))
+    lab = Lab(base)
+    results: list[tuple[str, str, str, Outcome | str]] = []
+    try:
+        lab.start()
+        print(
+            f"lab up in {base}: {json.dumps({k: round(v, 1) for k, v in lab.timings.items()})}",
+            flush=True,
+        )
+        for scenario in scenarios:
+            for kind in args.conductors.split(","):
+                started = time.monotonic()
+                try:
+                    outcome: Outcome | str = scenario.run(lab, kind)
+                except Exception as exc:  # one broken run must not hide the others
+                    traceback.print_exc()
+                    outcome = f"{type(exc).__name__}: {str(exc)[:200]}"
+                took = time.monotonic() - started
+                results.append((scenario.name, scenario.command, kind, outcome))
+                shown = outcome.as_dict() if isinstance(outcome, Outcome) else outcome
+                print(f"[{took:.0f} s] {kind} / {scenario.name}: {shown}", flush=True)
+                if args.json is not None:
+                    with args.json.open("a") as out:
+                        out.write(
+                            json.dumps(
+                                {
+                                    "scenario": scenario.name,
+                                    "command": scenario.command,
+                                    "conductor": kind,
+                                    "seconds": round(took, 1),
+                                    "outcome": shown,
+                                    "lab": lab.timings,
+                                }
+                            )
+                            + "\n"
+                        )
+    finally:
+        lab.stop()
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+    rendered = table(results)
+    if args.markdown is not None:
+        flags = " ".join(argv if argv is not None else sys.argv[1:])
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        args.markdown.write_text(
+            document(results, lab.timings, flags=f" {flags}" if flags else "", when=when)
+        )
+    print(rendered)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
