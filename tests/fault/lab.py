@@ -18,8 +18,8 @@ from typing import Any
 
 from aioconductor.novaenv import create_database, db_sync, ensure_nova_venv
 from tests.fault.conductors import Conductor
+from tests.fault.proxy import FaultProxy
 from tests.fault.services import PrivateMariaDB, PrivateRabbit, free_port
-from tests.integration.tcp_proxy import TcpProxy
 
 NOVA_LOAD = Path(__file__).with_name("nova_load.py")
 HEARTBEAT_THRESHOLD = 10  # [oslo_messaging_rabbit] heartbeat_timeout_threshold, both conductors
@@ -193,8 +193,8 @@ class Lab:
         self.rabbit = PrivateRabbit(base / "rabbit")
         self.mariadb = PrivateMariaDB(base / "mariadb")
         self.database = "nova_fault"
-        self.amqp_proxy = TcpProxy(("127.0.0.1", 0))
-        self.db_proxy = TcpProxy(("127.0.0.1", 0))
+        self.amqp_proxy = FaultProxy(("127.0.0.1", 0))
+        self.db_proxy = FaultProxy(("127.0.0.1", 0))
         self.seed: dict[str, Any] = {}
         self.timings: dict[str, float] = {}
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from tests.fault.audit import Outcome
 
+# below this line docs/reliability.md is written by people and kept when the tables are redone
+NOTES_MARK = "<!-- notes below are kept when scripts/fault-tier rewrites this page -->"
+
 COLUMNS = (
     "conductor",
     "attempted",

@@ -19,7 +19,7 @@ from pathlib import Path
 from tests.fault.audit import Outcome
 from tests.fault.conductors import KINDS
 from tests.fault.lab import Lab
-from tests.fault.report import document, table
+from tests.fault.report import NOTES_MARK, document, table
 from tests.fault.scenarios import ci_scenarios, full_scenarios
 
 
@@ -33,7 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="append results as JSON lines")
     parser.add_argument("--markdown", type=Path, default=None, help="write the table here")
     parser.add_argument("--keep", action="store_true", help="keep the lab's directory")
+    parser.add_argument(
+        "--render", type=Path, default=None, help="no runs: the --markdown page from this JSON"
+    )
     args = parser.parse_args(argv)
+    if args.render is not None:
+        return _render(args.render, args.markdown)
     scenarios = [
         s
         for s in (full_scenarios() if args.full else ci_scenarios())
@@ -79,14 +84,43 @@ def main(argv: list[str] | None = None) -> int:
         lab.stop()
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
-    rendered = table(results)
     if args.markdown is not None:
         flags = " ".join(argv if argv is not None else sys.argv[1:])
-        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-        args.markdown.write_text(
-            document(results, lab.timings, flags=f" {flags}" if flags else "", when=when)
+        _write(args.markdown, results, lab.timings, flags)
+    print(table(results))
+    return 0
+
+
+def _write(
+    path: Path,
+    results: list[tuple[str, str, str, Outcome | str]],
+    timings: dict[str, float],
+    flags: str,
+) -> None:
+    """The page, keeping whatever a person wrote below NOTES_MARK in the previous one."""
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    page = document(results, timings, flags=f" {flags}" if flags else "", when=when)
+    old = path.read_text() if path.exists() else ""
+    notes = old[old.index(NOTES_MARK) :] if NOTES_MARK in old else NOTES_MARK + "\n"
+    path.write_text(page + "\n" + notes)
+
+
+def _render(jsonl: Path, markdown: Path | None) -> int:
+    results: list[tuple[str, str, str, Outcome | str]] = []
+    timings: dict[str, float] = {}
+    for line in jsonl.read_text().splitlines():
+        item = json.loads(line)
+        shown = item["outcome"]
+        outcome = (
+            Outcome(**{**shown, "broker_end": tuple(shown["broker_end"])})
+            if isinstance(shown, dict)
+            else shown
         )
-    print(rendered)
+        results.append((item["scenario"], item["command"], item["conductor"], outcome))
+        timings = item["lab"]
+    if markdown is not None:
+        _write(markdown, results, timings, f"--render {jsonl.name}")
+    print(table(results))
     return 0
 
 
