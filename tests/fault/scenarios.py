@@ -87,7 +87,7 @@ def backlog_at_start(lab: Lab, kind: str, count: int, workers: int = 1) -> Outco
         # nova-conductor takes every message at once (prefetch 0) and acks it before it runs
         # it, so an empty queue does not mean done: the database says when all are applied
         done_at = _wait_applied(run, tags, stall=30, limit=max(120.0, count / 40))
-        broker_end = run.settle(2 * HEARTBEAT_THRESHOLD)
+        broker_end = run.settle(HEARTBEAT_THRESHOLD)
         outcome = audit_casts(run, tags)
         outcome.broker_end = broker_end
         outcome.recovery_s = round(done_at - started, 1) if done_at else None
