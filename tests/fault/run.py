@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         for s in (full_scenarios() if args.full else ci_scenarios())
         if args.only.lower() in s.name.lower()
     ]
+    flags = " ".join(argv if argv is not None else sys.argv[1:])
     base = Path(tempfile.mkdtemp(prefix="aioc-fault-"))
     lab = Lab(base)
     results: list[tuple[str, str, str, Outcome | str]] = []
@@ -76,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
                                     "seconds": round(took, 1),
                                     "outcome": shown,
                                     "lab": lab.timings,
+                                    "flags": flags,
                                 }
                             )
                             + "\n"
@@ -85,7 +87,6 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
     if args.markdown is not None:
-        flags = " ".join(argv if argv is not None else sys.argv[1:])
         _write(args.markdown, results, lab.timings, flags)
     print(table(results))
     return 0
@@ -108,6 +109,7 @@ def _write(
 def _render(jsonl: Path, markdown: Path | None) -> int:
     results: list[tuple[str, str, str, Outcome | str]] = []
     timings: dict[str, float] = {}
+    flags = ""
     for line in jsonl.read_text().splitlines():
         item = json.loads(line)
         shown = item["outcome"]
@@ -118,8 +120,9 @@ def _render(jsonl: Path, markdown: Path | None) -> int:
         )
         results.append((item["scenario"], item["command"], item["conductor"], outcome))
         timings = item["lab"]
+        flags = item.get("flags", "--full")  # the first saved runs did not record their flags
     if markdown is not None:
-        _write(markdown, results, timings, f"--render {jsonl.name}")
+        _write(markdown, results, timings, f"{flags} (tables from --render {jsonl.name})")
     print(table(results))
     return 0
 

@@ -83,34 +83,46 @@ def backlog_at_start(lab: Lab, kind: str, count: int, workers: int = 1) -> Outco
         run.conductor.stop()
         tags = run.finish(run.nova({"mode": "casts", "count": count}), timeout=900)["tags"]
         started = time.time()
-        run.start_conductor()
-        # nova-conductor takes every message at once (prefetch 0) and acks it before it runs
-        # it, so an empty queue does not mean done: the database says when all are applied
-        done_at = _wait_applied(run, tags, stall=30, limit=max(120.0, count / 40))
-        broker_end = run.settle(HEARTBEAT_THRESHOLD)
+        with ReadyzWatcher(run.metrics_port) as ready:
+            run.start_conductor()
+            # nova-conductor takes every message at once (prefetch 0) and acks it before it
+            # runs it, so an empty queue does not mean done: the database says when all are
+            done_at, stalled_since = _wait_applied(
+                run, tags, stall=30, limit=max(120.0, count / 40)
+            )
+            broker_end = run.settle(HEARTBEAT_THRESHOLD)
         outcome = audit_casts(run, tags)
         outcome.broker_end = broker_end
         outcome.recovery_s = round(done_at - started, 1) if done_at else None
+        if stalled_since is not None:
+            stalled = time.time() - stalled_since
+            outcome.longest_unserved_s = round(stalled, 1)
+            samples = [status for t, status in ready.samples if t >= stalled_since]
+            if kind == "aioconductor" and samples and all(s == 200 for s in samples):
+                outcome.ready_while_unserved_s = round(stalled, 1)
         return outcome
     finally:
         run.teardown()
 
 
-def _wait_applied(run: Run, tags: list[str], stall: float, limit: float) -> float | None:
-    """Until every tag is applied (its time), no progress for `stall` s or `limit` s (None)."""
+def _wait_applied(
+    run: Run, tags: list[str], stall: float, limit: float
+) -> tuple[float | None, float | None]:
+    """Until every tag is applied, no progress for `stall` s, or `limit` s. Returns (the time
+    all were applied, or None; the time progress stopped, or None)."""
     wanted = set(tags)
     deadline = time.monotonic() + limit
-    last, progress_at = -1, time.monotonic()
+    last, progress_at = -1, time.time()
     while time.monotonic() < deadline:
         applied = sum(1 for tag in applied_counts(run) if tag in wanted)
         if applied == len(wanted):
-            return time.time()
+            return time.time(), None
         if applied != last:
-            last, progress_at = applied, time.monotonic()
-        elif time.monotonic() - progress_at > stall:
-            return None
+            last, progress_at = applied, time.time()
+        elif time.time() - progress_at > stall:
+            return None, progress_at
         time.sleep(1)
-    return None
+    return None, progress_at
 
 
 def fuzz(lab: Lab, kind: str, count: int, seconds: float = 30) -> Outcome:
