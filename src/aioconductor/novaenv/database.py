@@ -13,7 +13,7 @@ ADMIN = {"host": "127.0.0.1", "port": 3306, "user": "root"}
 _NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 
 
-def _mysql(sql: str) -> str:
+def _mysql(sql: str, port: int | None = None) -> str:
     result = subprocess.run(
         [
             "mysql",
@@ -22,7 +22,7 @@ def _mysql(sql: str) -> str:
             "-h",
             str(ADMIN["host"]),
             "-P",
-            str(ADMIN["port"]),
+            str(port or ADMIN["port"]),
             "-N",
             "-e",
             sql,
@@ -40,12 +40,14 @@ def _check(name: str) -> str:
     return name
 
 
-def cell_url(name: str, driver: str = "pymysql") -> str:
-    return f"mysql+{driver}://{ADMIN['user']}@{ADMIN['host']}:{ADMIN['port']}/{_check(name)}"
+def cell_url(name: str, driver: str = "pymysql", port: int | None = None) -> str:
+    where = f"{ADMIN['host']}:{port or ADMIN['port']}"
+    return f"mysql+{driver}://{ADMIN['user']}@{where}/{_check(name)}"
 
 
-def create_database(name: str) -> None:
-    _mysql(f"CREATE DATABASE `{_check(name)}` CHARACTER SET utf8mb4")
+def create_database(name: str, port: int | None = None) -> None:
+    """`port`: another MariaDB on 127.0.0.1 than the shared one (the fault tier's own)."""
+    _mysql(f"CREATE DATABASE `{_check(name)}` CHARACTER SET utf8mb4", port)
 
 
 def drop_database(name: str) -> None:
@@ -60,9 +62,9 @@ def database_has_tables(name: str) -> bool:
     return out.strip() == "1"
 
 
-def db_sync(venv: NovaVenv, name: str) -> None:
+def db_sync(venv: NovaVenv, name: str, port: int | None = None) -> None:
     """`nova-manage db sync --local_cell` into database `name` (the cell schema only)."""
-    url = cell_url(name)
+    url = cell_url(name, port=port)
     with tempfile.TemporaryDirectory() as tmp:
         conf = Path(tmp) / "nova.conf"
         # nova-manage insists on an API database option even for --local_cell
