@@ -7,6 +7,7 @@ silent without a reset (only heartbeats notice), and a virtual host the broker r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -178,3 +179,77 @@ def test_a_connection_closed_by_the_broker_is_replaced(exchange_name: str) -> No
             clients.close()
     finally:
         thread.stop()
+
+
+async def _fill_queue(name: str, count: int) -> None:
+    connection = await aio_pika.connect(rabbit.url("amqp"))
+    async with connection:
+        channel = await connection.channel()
+        await channel.declare_queue(name, auto_delete=False)
+        for n in range(count):
+            await channel.default_exchange.publish(aio_pika.Message(b"%d" % n), routing_key=name)
+
+
+async def _drain_backlog(settings: Settings, queue: str, count: int) -> tuple[int, int]:
+    """Consume a queue that already holds `count` messages, prefetch 64, acking each one;
+    (acked, deliveries seen) once every message came or 10 s passed."""
+    from pamqp import commands
+
+    from aioconductor.messaging.amqp import frames
+
+    connection = await connect(settings, attempts=1)
+    try:
+        channel = await connection.channel()
+        await channel.call(commands.Basic.Qos(prefetch_count=64))
+        acked: set[bytes] = set()
+        seen = 0
+        everything = asyncio.Event()
+
+        def consumer(delivery: Any) -> None:
+            nonlocal seen
+            seen += 1
+            channel.write(frames.ack(channel.id, delivery.delivery_tag))
+            acked.add(delivery.body)
+            if len(acked) == count:
+                everything.set()
+
+        await channel.consume(queue, consumer)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(everything.wait(), 10)
+        return len(acked), seen
+    finally:
+        await connection.close()
+
+
+def test_a_backlog_waiting_at_consume_time_is_delivered_in_full(exchange_name: str) -> None:
+    """The broker sends deliveries right behind ConsumeOk, often in the same read: each must
+    reach the consumer, or the prefetch window fills with messages nobody will ack."""
+    settings = settings_for(exchange_name, rabbit.url())
+    queue = f"{exchange_name}_backlog"
+    for _ in range(3):  # a new consumer on a full queue, three times over
+        asyncio.run(_fill_queue(queue, 500))
+        assert asyncio.run(_drain_backlog(settings, queue, 500)) == (500, 500)
+    asyncio.run(_delete_queue(queue))
+
+
+@pytest.mark.parametrize("method", ["AMQPLAIN", "PLAIN"])
+def test_rabbitmq_accepts_each_password_login_method(method: str) -> None:
+    settings = settings_for(
+        "nova", rabbit.url(), AIOCONDUCTOR_OSLO_MESSAGING_RABBIT__RABBIT_LOGIN_METHOD=method
+    )
+
+    async def attempt() -> None:
+        connection = await connect(settings, attempts=1)
+        await connection.close()
+
+    asyncio.run(attempt())
+
+
+def test_a_wrong_password_is_a_boot_error_with_amqplain() -> None:
+    settings = settings_for("nova", rabbit.url(password="wrong"))
+
+    async def attempt() -> Any:
+        return await connect(settings, attempts=1)
+
+    with pytest.raises(BootError, match="refused user 'guest'"):
+        asyncio.run(attempt())

@@ -85,3 +85,14 @@ def test_content_template_is_the_content_pamqp_writes(size: int) -> None:
     body = b"y" * size
     template = frames.ContentTemplate(4, properties)
     assert b"".join(template.frames(body, 131_072)) == frames.content(4, properties, body, 131_072)
+
+
+def test_start_ok_is_the_frame_pamqp_writes_for_a_text_response() -> None:
+    properties = {"product": "aioconductor", "capabilities": {"basic.nack": True}}
+    expected = frame.marshal(
+        commands.Connection.StartOk(
+            client_properties=properties, mechanism="PLAIN", response="\0u\0p", locale="en_US"
+        ),
+        0,
+    )
+    assert frames.start_ok(properties, "PLAIN", b"\0u\0p") == expected

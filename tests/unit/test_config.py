@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -206,3 +207,61 @@ def test_operators_can_hand_native_methods_to_the_legacy_conductor(tmp_path: Pat
         ("InstanceList", "get_by_filters"),
         ("ComputeNode", "save"),
     }
+
+
+def rabbit_options(tmp_path: Path, text: str) -> Any:
+    return load_settings(
+        [write(tmp_path / "nova.conf", "[oslo_messaging_rabbit]\n" + text)], env={}
+    ).rabbit
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("TLSv1_2", "tlsv1_2"),
+        ("tlsv1.2", "tlsv1_2"),
+        ("tlsv1_3", "tlsv1_3"),
+        ("TLSv1", "tlsv1"),
+        ("TLSv1_1", "tlsv1_1"),
+        ("SSLv23", "sslv23"),
+        ("", ""),
+    ],
+)
+def test_ssl_version_takes_oslo_and_kombu_names(tmp_path: Path, given: str, expected: str) -> None:
+    assert rabbit_options(tmp_path, f"ssl_version = {given}\n").ssl_version == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ssl_version = TLSv9\n", "[oslo_messaging_rabbit] ssl_version: "),
+        ("ssl_version = SSLv3\n", "[oslo_messaging_rabbit] ssl_version: "),
+        ("rabbit_login_method = RABBIT-CR-DEMO\n", "[oslo_messaging_rabbit] rabbit_login_method: "),
+        ("rabbit_login_method = GSSAPI\n", "[oslo_messaging_rabbit] rabbit_login_method: "),
+        ("kombu_failover_strategy = random\n", "[oslo_messaging_rabbit] kombu_failover_strategy:"),
+        ("heartbeat_rate = 0\n", "[oslo_messaging_rabbit] heartbeat_rate:"),
+    ],
+)
+def test_rabbit_options_we_cannot_honour_are_refused_at_load(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    with pytest.raises(ConfigError) as err:
+        rabbit_options(tmp_path, text)
+    assert expected in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_rabbit_cr_demo_is_refused_with_the_methods_we_do_support(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="AMQPLAIN, EXTERNAL, PLAIN"):
+        rabbit_options(tmp_path, "rabbit_login_method = RABBIT-CR-DEMO\n")
+
+
+def test_login_and_failover_defaults_are_oslos(tmp_path: Path) -> None:
+    opts = rabbit_options(tmp_path, "")
+    assert opts.rabbit_login_method == "AMQPLAIN"
+    assert opts.kombu_failover_strategy == "round-robin"
+    assert opts.heartbeat_rate == 3
+    assert (
+        rabbit_options(tmp_path, "kombu_failover_strategy = shuffle\n").kombu_failover_strategy
+        == "shuffle"
+    )

@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from aioconductor.config import nova_conf
 from aioconductor.errors import ConfigError
@@ -58,11 +66,37 @@ class RabbitOptions(_Section):
     rabbit_retry_interval: float = Field(1, ge=0)
     rabbit_retry_backoff: float = Field(2, ge=0)
     rabbit_interval_max: float = Field(30, ge=0)
-    rabbit_login_method: Literal["AMQPLAIN", "PLAIN", "EXTERNAL", "RABBIT-CR-DEMO"] = "AMQPLAIN"
+    # oslo's choices are AMQPLAIN, PLAIN, EXTERNAL and RABBIT-CR-DEMO; the last one (RabbitMQ's
+    # demonstration mechanism, which py-amqp cannot do either) is refused below.
+    rabbit_login_method: str = "AMQPLAIN"
+    kombu_failover_strategy: Literal["round-robin", "shuffle"] = "round-robin"
     ssl: bool = False
+    ssl_version: str = ""  # normalised: "" (negotiate), sslv23, tlsv1, tlsv1_1, tlsv1_2, tlsv1_3
     ssl_ca_file: str = ""
     ssl_cert_file: str = ""
     ssl_key_file: str = ""
+
+    @field_validator("rabbit_login_method")
+    @classmethod
+    def _supported_login(cls, value: str) -> str:
+        if value not in _LOGIN_METHODS:
+            raise ValueError(
+                f"{value} is not supported (use one of {', '.join(sorted(_LOGIN_METHODS))})"
+            )
+        return value
+
+    @field_validator("ssl_version")
+    @classmethod
+    def _known_tls_version(cls, value: str) -> str:
+        # oslo lower-cases the name and looks it up among ssl.PROTOCOL_*; kombu and operators
+        # also write TLSv1.2. SSLv2 and SSLv3 are gone from Python's ssl module.
+        name = value.strip().lower().replace(".", "_")
+        if name not in SSL_VERSIONS:
+            raise ValueError(
+                f"{value!r} is not a TLS version (use one of "
+                f"{', '.join(v for v in SSL_VERSIONS if v)}, or leave it empty to negotiate)"
+            )
+        return name
 
     @model_validator(mode="after")
     def _consistent(self) -> RabbitOptions:
@@ -76,6 +110,19 @@ class RabbitOptions(_Section):
                 "rabbit_transient_quorum_queue = true (as oslo.messaging requires)"
             )
         return self
+
+
+_LOGIN_METHODS = frozenset({"AMQPLAIN", "PLAIN", "EXTERNAL"})
+# [oslo_messaging_rabbit] ssl_version, normalised, and the TLS versions it allows (low, high);
+# oslo's PROTOCOL_TLSv1_2 and the like pin one version; sslv23 negotiates any.
+SSL_VERSIONS: dict[str, tuple[str | None, str | None]] = {
+    "": (None, None),
+    "sslv23": (None, None),
+    "tlsv1": ("TLSv1", "TLSv1"),
+    "tlsv1_1": ("TLSv1_1", "TLSv1_1"),
+    "tlsv1_2": ("TLSv1_2", "TLSv1_2"),
+    "tlsv1_3": ("TLSv1_3", "TLSv1_3"),
+}
 
 
 class AioConductorOptions(_Section):

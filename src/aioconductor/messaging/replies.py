@@ -4,6 +4,8 @@ To the default exchange, routing key = the caller's `_reply_q`, mandatory, persi
 broker returns the reply (the reply queue does not exist yet or any more) we retry every
 0.25 s for `kombu_missing_consumer_retry_timeout`, then drop it with one log line and
 remember the queue as obsolete for a minute so later replies to it are dropped at once.
+The same deadline bounds the wait for the broker's confirm and for a broker that holds
+publishes (connection.blocked, channel.flow, a full socket buffer).
 """
 
 from __future__ import annotations
@@ -15,12 +17,18 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aioconductor.messaging.amqp.connection import AmqpError, Channel, PublishNacked
+from aioconductor.messaging.amqp.connection import (
+    AmqpError,
+    Channel,
+    PublishNacked,
+    PublishTimeout,
+)
 from aioconductor.messaging.envelope import encode_reply
 
 log = logging.getLogger(__name__)
 
 _RETRY_INTERVAL = 0.25
+_MIN_CONFIRM_WAIT = _RETRY_INTERVAL  # a publish's wait when the deadline is (nearly) spent
 _OBSOLETE_SIZE = 200
 _OBSOLETE_TTL = 60.0
 
@@ -69,38 +77,44 @@ class ReplySender:
             return False
         body = encode_reply(msg_id, result, failure, ending=ending)
         deadline = time.monotonic() + self._missing_queue_timeout
-        queue_gone = True
+        why = "the reply queue did not exist"
         while True:
             try:
                 channel = self._open_channel()
                 if channel is None:  # the connection is down: wait for it, up to the deadline
                     async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
                         channel = await self._channel()
-                if await channel.publish_reply(reply_q, body):
+                # Bounded too: a confirm that never comes (or a broker that blocks publishing)
+                # must not hold this request's slot forever.
+                timeout = max(deadline - time.monotonic(), _MIN_CONFIRM_WAIT)
+                if await channel.publish_reply(reply_q, body, timeout=timeout):
                     return True
-                queue_gone = True  # returned unroutable: the reply queue does not exist
+                why = "the reply queue did not exist"  # returned unroutable
             except PublishNacked as exc:  # retry like a return
                 log.warning("reply %s to %s nacked by the broker: %s", msg_id, reply_q, exc)
-                queue_gone = True
+                why = "the reply queue did not exist"
+            except PublishTimeout as exc:
+                why = str(exc)
+                break
             except TimeoutError:
-                queue_gone = False
+                why = "the broker stayed unreachable"
                 break
             except AmqpError as exc:
                 # Our connection went down under the publish. The caller's reply queue lives
                 # on the caller's connection: send again once ours is back.
                 log.info("reply %s waits for the broker connection: %s", msg_id, exc)
-                queue_gone = False
+                why = "the broker stayed unreachable"
             if time.monotonic() >= deadline:
                 break
             await asyncio.sleep(_RETRY_INTERVAL)
-        if queue_gone:
+        if why == "the reply queue did not exist":
             self._obsolete.add(reply_q)
         log.warning(
             "reply %s to %s dropped after %.0f s: %s",
             msg_id,
             reply_q,
             self._missing_queue_timeout,
-            "the reply queue did not exist" if queue_gone else "the broker stayed unreachable",
+            why,
         )
         return False
 

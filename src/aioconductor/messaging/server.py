@@ -21,6 +21,7 @@ from aioconductor.config.settings import Settings
 from aioconductor.errors import NotNative, RemoteFailure
 from aioconductor.messaging.amqp.connection import AmqpError, Channel, Connection, Delivery
 from aioconductor.messaging.amqp.robust import RobustConnection
+from aioconductor.messaging.connection import robust_connection
 from aioconductor.messaging.dedup import DuplicateFilter
 from aioconductor.messaging.dispatcher import Dispatcher
 from aioconductor.messaging.envelope import BadMessage, RpcRequest, decode_request
@@ -111,7 +112,7 @@ class RpcServer:
             queue_manager=queue_manager,
             consumer_priority=self.settings.aio.consumer_priority,
         )
-        self._connection = RobustConnection(
+        self._connection = robust_connection(
             self.settings,
             self._setup,
             on_lost=self._on_connection_lost,

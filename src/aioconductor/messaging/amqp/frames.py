@@ -9,9 +9,9 @@ tests/unit/test_amqp_frames.py checks every one against pamqp's own encoding.
 from __future__ import annotations
 
 import struct
-from typing import Final
+from typing import Any, Final
 
-from pamqp import commands, frame, header
+from pamqp import commands, encode, frame, header
 from pamqp.base import Frame
 
 FRAME_END: Final = 0xCE
@@ -45,6 +45,22 @@ _REPLY_FLAGS: Final = (
 _REPLY_PROPERTIES: Final = (
     b"\x10application/json" + b"\x05utf-8" + b"\x00\x00\x00\x00" + b"\x02" + b"\x00"
 )
+
+
+def start_ok(client_properties: dict[str, Any], mechanism: str, response: bytes) -> bytes:
+    """Connection.StartOk by hand: pamqp encodes the response as UTF-8 text, and an
+    AMQPLAIN response is binary (a field table)."""
+    payload = b"".join(
+        (
+            b"\x00\x0a\x00\x0b",  # class 10 (connection), method 11 (start-ok)
+            encode.field_table(client_properties),
+            shortstr(mechanism),
+            struct.pack(">I", len(response)),
+            response,
+            shortstr("en_US"),
+        )
+    )
+    return _frame_head.pack(METHOD, 0, len(payload)) + payload + b"\xce"
 
 
 def heartbeat() -> bytes:

@@ -1,38 +1,64 @@
 """Keep one AMQP connection up: reconnect with oslo's pacing and set everything up again.
 
-`setup` declares the topology and starts the consumers on each new connection, so a broker
-restart or a cut link ends with the same queues, bindings and consumers as before. Callers
-that must publish wait in `ready()` while the connection is down.
+`connect` opens one connection (one round over the brokers; the caller decides which and
+how); `setup` declares the topology and starts the consumers on each new connection, so a
+broker restart or a cut link ends with the same queues, bindings and consumers as before.
+Callers that must publish wait in `ready()` while the connection is down.
+
+Reconnection never ends while the owner wants the connection: every failure on the way back
+(a refused login, a setup error, a listener that raises, a bug) is logged and retried.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 
-from aioconductor.config.settings import Settings
-from aioconductor.errors import BootError
-from aioconductor.messaging.amqp.connection import Connection
-from aioconductor.messaging.connection import connect
+from aioconductor.messaging.amqp.connection import AmqpError, Connection
 
 log = logging.getLogger(__name__)
 
+Connect = Callable[[], Awaitable[Connection]]
 Setup = Callable[[Connection], Awaitable[None]]
 Listener = Callable[[], None]
+
+# What a failed first connection may raise and still be worth another try; anything else
+# (the owner's boot errors: a refused password, a bad certificate) ends `start`.
+_RETRYABLE = (AmqpError, OSError, TimeoutError)
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """oslo's reconnection pacing ([oslo_messaging_rabbit] kombu_reconnect_delay,
+    rabbit_retry_interval, rabbit_retry_backoff, rabbit_interval_max)."""
+
+    reconnect_delay: float = 1.0
+    retry_interval: float = 1.0
+    retry_backoff: float = 2.0
+    interval_max: float = 30.0
+
+    def retry_delays(self) -> Iterator[float]:
+        delay = self.retry_interval
+        while True:
+            yield delay
+            delay = min(delay + self.retry_backoff, self.interval_max)
 
 
 class RobustConnection:
     def __init__(
         self,
-        settings: Settings,
+        connect: Connect,
         setup: Setup,
         *,
+        pacing: Pacing | None = None,
         on_lost: Listener | None = None,
         on_restored: Listener | None = None,
     ) -> None:
-        self._settings = settings
+        self._connect = connect
         self._setup = setup
+        self._pacing = pacing or Pacing()
         self._on_lost = on_lost
         self._on_restored = on_restored
         self._current: Connection | None = None
@@ -40,9 +66,27 @@ class RobustConnection:
         self._closing = False
         self._watcher: asyncio.Task[None] | None = None
 
+    @property
+    def current(self) -> Connection | None:
+        """The connection in use, open or not yet replaced; None before `start`."""
+        return self._current
+
     async def start(self, *, attempts: int | None = None) -> None:
-        """Connect and set up once; errors here (refused login, clashing queues) are raised."""
-        connection = await connect(self._settings, attempts=attempts)
+        """Connect and set up once, retrying an unreachable broker `attempts` times (None:
+        forever, as oslo does); other errors (refused login, clashing queues) are raised."""
+        delays = self._pacing.retry_delays()
+        tried = 0
+        while True:
+            try:
+                connection = await self._connect()
+                break
+            except _RETRYABLE as exc:
+                tried += 1
+                if attempts is not None and tried >= attempts:
+                    raise
+                delay = next(delays)
+                log.warning("%s; retrying in %.1f s", _describe(exc), delay)
+                await asyncio.sleep(delay)
         try:
             await self._setup(connection)
         except BaseException:
@@ -50,7 +94,7 @@ class RobustConnection:
             raise
         self._current = connection
         self._ready.set()
-        self._watcher = asyncio.create_task(self._watch(), name="amqp-reconnect")
+        self._start_watcher()
 
     async def ready(self) -> Connection:
         """The open connection, once there is one."""
@@ -68,6 +112,23 @@ class RobustConnection:
         if self._current is not None:
             await self._current.close()
 
+    def _start_watcher(self) -> None:
+        self._watcher = asyncio.create_task(self._watch(), name="amqp-reconnect")
+        self._watcher.add_done_callback(self._watcher_ended)
+
+    def _watcher_ended(self, task: asyncio.Task[None]) -> None:
+        # The loop in _watch catches every failure it expects; this is for the one nobody
+        # expected: without it the worker would stay disconnected forever, silently.
+        if self._closing or task.cancelled():
+            return
+        exc = task.exception()
+        log.error(
+            "the RabbitMQ reconnection task ended (%s); starting it again",
+            _describe(exc) if exc else "returned",
+            exc_info=exc,
+        )
+        self._start_watcher()
+
     async def _watch(self) -> None:
         while not self._closing:
             assert self._current is not None
@@ -76,32 +137,54 @@ class RobustConnection:
                 return
             self._ready.clear()
             log.warning("lost the RabbitMQ connection (%s); reconnecting", reason)
-            if self._on_lost is not None:
-                self._on_lost()
-            await asyncio.sleep(self._settings.rabbit.kombu_reconnect_delay)
+            self._notify(self._on_lost)
+            await asyncio.sleep(self._pacing.reconnect_delay)
             self._current = await self._reconnect()
             self._ready.set()
             log.info("reconnected to RabbitMQ; queues and consumers restored")
-            if self._on_restored is not None:
-                self._on_restored()
+            self._notify(self._on_restored)
 
     async def _reconnect(self) -> Connection:
-        opts = self._settings.rabbit
-        delay = opts.rabbit_retry_interval
+        delays = self._pacing.retry_delays()
+        first = True
         while True:
             try:
-                connection = await connect(self._settings)
-            except BootError as exc:  # a password or vhost changed under us: keep trying
-                log.error("%s", exc)
+                connection = await self._connect()
+            except Exception as exc:  # a password or vhost changed under us too: keep trying
+                expected = isinstance(exc, _RETRYABLE)
+                # A traceback once per outage for the unexpected, not one per retry.
+                log.log(
+                    logging.WARNING if expected else logging.ERROR,
+                    "%s",
+                    _describe(exc),
+                    exc_info=first and not expected,
+                )
             else:
                 try:
                     await self._setup(connection)
                     return connection
                 except Exception as exc:
-                    log.warning("setting up the new connection failed: %s", exc)
+                    log.warning(
+                        "setting up the new connection failed: %s",
+                        _describe(exc),
+                        exc_info=first and not isinstance(exc, _RETRYABLE),
+                    )
                     connection.abort()
                 except BaseException:  # cancelled by close(): leave no socket behind
                     connection.abort()
                     raise
-            await asyncio.sleep(delay)
-            delay = min(delay + opts.rabbit_retry_backoff, opts.rabbit_interval_max)
+            first = False
+            await asyncio.sleep(next(delays))
+
+    @staticmethod
+    def _notify(listener: Listener | None) -> None:
+        if listener is None:
+            return
+        try:
+            listener()
+        except Exception:
+            log.exception("a RabbitMQ connection listener failed; reconnection goes on")
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__

@@ -1,0 +1,137 @@
+"""The reconnect watcher: whatever goes wrong on the way back, it logs and keeps trying."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+
+from aioconductor.messaging.amqp.connection import Connection, ConnectionLost
+from aioconductor.messaging.amqp.robust import Pacing, RobustConnection
+from tests.unit.amqp.fake_broker import FakeBroker, connected
+
+NO_WAIT = Pacing(reconnect_delay=0, retry_interval=0, retry_backoff=0, interval_max=0)
+
+
+class Brokers:
+    """A connect callable over fake brokers; `failures` lists what the next calls raise."""
+
+    def __init__(self) -> None:
+        self.opened: list[FakeBroker] = []
+        self.failures: list[BaseException] = []
+
+    async def __call__(self) -> Connection:
+        if self.failures:
+            raise self.failures.pop(0)
+        broker = await connected()
+        self.opened.append(broker)
+        return broker.connection
+
+
+async def wait_for(condition: Callable[[], bool], seconds: float = 2) -> None:
+    for _ in range(int(seconds * 1000)):
+        if condition():
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("condition not met in time")
+
+
+async def serving(robust: RobustConnection, brokers: Brokers, count: int) -> Connection:
+    """Wait until the watcher has opened `count` connections; the current one."""
+    await wait_for(lambda: len(brokers.opened) >= count)
+    connection = await asyncio.wait_for(robust.ready(), 2)
+    assert connection is brokers.opened[-1].connection
+    return connection
+
+
+async def test_a_setup_that_raises_unexpectedly_does_not_end_reconnection(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    brokers = Brokers()
+    calls = 0
+
+    async def setup(connection: Connection) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("surprise in setup")
+
+    robust = RobustConnection(brokers, setup, pacing=NO_WAIT)
+    await robust.start()
+    brokers.opened[0].connection.lose(ConnectionLost("cut"))
+    await serving(robust, brokers, 3)
+    assert calls == 3
+    assert "surprise in setup" in caplog.text
+    # and again: the watcher still runs after the failure
+    brokers.opened[-1].connection.lose(ConnectionLost("cut again"))
+    await serving(robust, brokers, 4)
+    await robust.close()
+
+
+async def test_a_connect_that_raises_unexpectedly_does_not_end_reconnection(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    brokers = Brokers()
+
+    async def setup(connection: Connection) -> None:
+        pass
+
+    robust = RobustConnection(brokers, setup, pacing=NO_WAIT)
+    await robust.start()
+    brokers.failures = [KeyError("surprise in connect"), OSError("refused")]
+    brokers.opened[0].connection.lose(ConnectionLost("cut"))
+    await serving(robust, brokers, 2)
+    assert "surprise in connect" in caplog.text
+    await robust.close()
+
+
+async def test_a_listener_that_raises_does_not_end_reconnection(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    brokers = Brokers()
+    restored = 0
+
+    async def setup(connection: Connection) -> None:
+        pass
+
+    def on_restored() -> None:
+        nonlocal restored
+        restored += 1
+        if restored == 1:
+            raise ValueError("surprise in a listener")
+
+    robust = RobustConnection(brokers, setup, pacing=NO_WAIT, on_restored=on_restored)
+    await robust.start()
+    brokers.opened[0].connection.lose(ConnectionLost("cut"))
+    await serving(robust, brokers, 2)
+    brokers.opened[1].connection.lose(ConnectionLost("cut again"))
+    await serving(robust, brokers, 3)
+    await wait_for(lambda: restored == 2)
+    assert "surprise in a listener" in caplog.text
+    await robust.close()
+
+
+async def test_start_gives_up_after_its_attempts_and_lets_refusals_through() -> None:
+    brokers = Brokers()
+
+    async def setup(connection: Connection) -> None:
+        pass
+
+    brokers.failures = [OSError("refused 1"), OSError("refused 2")]
+    with pytest.raises(OSError, match="refused 2"):
+        await RobustConnection(brokers, setup, pacing=NO_WAIT).start(attempts=2)
+
+    class Refused(Exception):  # the app's boot errors: retrying cannot fix them
+        pass
+
+    brokers.failures = [Refused("bad password")]
+    with pytest.raises(Refused):
+        await RobustConnection(brokers, setup, pacing=NO_WAIT).start()
+    assert brokers.opened == []
+
+
+def test_retry_delays_follow_oslos_backoff() -> None:
+    delays = Pacing(reconnect_delay=1, retry_interval=1, retry_backoff=2, interval_max=6)
+    it = delays.retry_delays()
+    assert [next(it) for _ in range(5)] == [1, 3, 5, 6, 6]
