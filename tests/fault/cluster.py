@@ -4,7 +4,9 @@ clouds run RabbitMQ for OpenStack (with `rabbit_quorum_queue = true`)."""
 
 from __future__ import annotations
 
+import os
 import secrets
+import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -38,6 +40,15 @@ class ClusterNode(PrivateRabbit):
     def start_app(self) -> None:
         self.ctl("start_app")
         self.app_running = True
+
+    def kill(self) -> None:
+        """SIGKILL the node's Erlang VM (a crash: no connection is closed politely); `start`
+        boots it again on the same ports and data, and it rejoins the cluster."""
+        self.app_running = False
+        if self._proc is not None:
+            os.killpg(self._proc.pid, signal.SIGKILL)
+            self._proc.wait()
+            self._proc = None
 
     def stop(self) -> None:
         self.app_running = False

@@ -24,6 +24,7 @@ from tests.fault.readiness import ReadyzWatcher
 
 QUEUE = "conductor"
 COMMAND = "rabbitmqctl -n <leader of conductor> stop_app; 15 s; start_app"
+KILL_COMMAND = "kill -9 <leader of conductor>'s Erlang VM; 15 s; rabbitmq-server again"
 
 
 class ClusterRun(Run):
@@ -135,13 +136,15 @@ def stop_leader_under_load(
     down_for: float = 15,
     rate: float = 20,
     settle: float = 2 * HEARTBEAT_THRESHOLD,
+    crash: bool = False,
 ) -> Outcome:
     """nova's client at `rate` calls/s for `seconds`; `fault_after` s in, the node leading the
-    `conductor` quorum queue stops its app for `down_for` s and starts it again."""
+    `conductor` quorum queue stops its app for `down_for` s and starts it again (with
+    `crash`, its VM is killed with SIGKILL and booted again)."""
     cluster = RabbitCluster(lab.base / "clusters" / f"{kind}-{uuid.uuid4().hex[:6]}")
     cluster.start()
     lab.timings.update(cluster.timings)
-    run = ClusterRun(lab, kind, "quorum-leader", cluster)
+    run = ClusterRun(lab, kind, "quorum-leader-killed" if crash else "quorum-leader", cluster)
     notes = [f"cluster boot {cluster.boot_seconds:.1f} s"]
     try:
         run.setup()
@@ -159,20 +162,28 @@ def stop_leader_under_load(
             watch = stack.enter_context(ConsumerWatch(run))
             time.sleep(fault_after)
             fault_at = time.time()
-            cluster.node(leader).stop_app()
+            stopped = cluster.node(leader)
+            if crash:
+                stopped.kill()
+            else:
+                stopped.stop_app()
             stopped_in = time.time() - fault_at
             time.sleep(down_for)
             new_leader = cluster.leader(run.vhost, QUEUE)
             restarting = time.time()
-            cluster.node(leader).start_app()
+            if crash:
+                stopped.start()
+            else:
+                stopped.start_app()
+            how = ("kill -9", "boot") if crash else ("stop_app", "start_app")
             notes.append(
-                f"stop_app took {stopped_in:.1f} s; leader while down {new_leader}; "
-                f"start_app took {time.time() - restarting:.1f} s"
+                f"{how[0]} took {stopped_in:.1f} s; leader while down {new_leader}; "
+                f"{how[1]} took {time.time() - restarting:.1f} s"
             )
             calls = run.finish(load, timeout=seconds + 5 * RESPONSE_TIMEOUT + 120)["calls"]
             broker_end = run.settle(settle)
             notes.append(
-                f"{watch.summary(fault_at)}; after start_app the leader is "
+                f"{watch.summary(fault_at)}; once back the leader is "
                 f"{cluster.leader(run.vhost, QUEUE)}, online members {_online_members(run)}"
             )
         outcome = audit_calls(run, calls, fault_at, ready.samples if kind == "aioconductor" else [])

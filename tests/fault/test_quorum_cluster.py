@@ -1,7 +1,7 @@
 """The quorum-queue cluster fault (issue 24), held to the same bar as tests/fault/test_faults.py:
 `rabbit_quorum_queue = true`, three RabbitMQ nodes named in one transport_url, the node leading
-the `conductor` queue stopped under load and started again. nova-conductor 34.0.0 runs first
-and sets the bar for calls left unanswered.
+the `conductor` queue stopped under load (stop_app, or its VM killed) and started again.
+nova-conductor 34.0.0 runs first and sets the bar for calls left unanswered.
 
 A run boots its own three-node cluster (about 45 s on 2 busy cores) and the scenario takes
 about 80 s more, so it is part of the full tier only: AIOC_FAULT_FULL=1 here, or
@@ -27,14 +27,18 @@ pytestmark = [
     ),
 ]
 
-SCENARIO = "quorum queue leader stopped"
+FAULTS = {"stop_app": False, "kill -9": True}  # how the leader goes -> crash
 
 
+@pytest.mark.parametrize("fault", list(FAULTS))
 @pytest.mark.parametrize("kind", ["nova-conductor", "aioconductor"])
-def test_quorum_leader_stopped(lab: Lab, results: dict[tuple[str, str], Any], kind: str) -> None:
-    outcome = stop_leader_under_load(lab, kind)
-    results[(SCENARIO, kind)] = outcome
-    print(f"{kind} / {SCENARIO}: {outcome.as_dict()}")
+def test_quorum_leader_stopped(
+    lab: Lab, results: dict[tuple[str, str], Any], kind: str, fault: str
+) -> None:
+    scenario = f"quorum queue leader, {fault}"
+    outcome = stop_leader_under_load(lab, kind, crash=FAULTS[fault])
+    results[(scenario, kind)] = outcome
+    print(f"{kind} / {scenario}: {outcome.as_dict()}")
     assert outcome.lost == 0, f"{outcome.lost} calls answered ok were never applied: {outcome}"
     assert outcome.duplicated == 0, f"{outcome.duplicated} writes applied twice: {outcome}"
     assert outcome.broker_end == (0, 0), (
@@ -44,7 +48,7 @@ def test_quorum_leader_stopped(lab: Lab, results: dict[tuple[str, str], Any], ki
         f"/readyz said 200 for {outcome.ready_while_unserved_s} s while nothing was served"
     )
     if kind == "aioconductor":
-        nova: Outcome | None = results.get((SCENARIO, "nova-conductor"))
+        nova: Outcome | None = results.get((scenario, "nova-conductor"))
         allowed = nova.timed_out if nova is not None else 0
         assert outcome.timed_out <= allowed, (
             f"{outcome.timed_out} calls unanswered (nova-conductor: "
