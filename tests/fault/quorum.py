@@ -25,6 +25,9 @@ from tests.fault.readiness import ReadyzWatcher
 QUEUE = "conductor"
 COMMAND = "rabbitmqctl -n <leader of conductor> stop_app; 15 s; start_app"
 KILL_COMMAND = "kill -9 <leader of conductor>'s Erlang VM; 15 s; rabbitmq-server again"
+FOLLOWER_COMMAND = (
+    "conductor on the 2 other nodes; rabbitmqctl -n <leader of conductor> stop_app; 15 s; start_app"
+)
 
 
 class ClusterRun(Run):
@@ -34,6 +37,7 @@ class ClusterRun(Run):
     def __init__(self, lab: Lab, kind: str, name: str, cluster: RabbitCluster) -> None:
         super().__init__(lab, kind, name)
         self.cluster = cluster
+        self.conductor_nodes = list(cluster.nodes)
         self.client_nodes = list(cluster.nodes)
 
     def _url(self, ports: list[int]) -> str:
@@ -45,7 +49,7 @@ class ClusterRun(Run):
         text = path.read_text()
         single = f"rabbit://guest:guest@127.0.0.1:{self.lab.amqp_proxy.port}/{self.vhost}"
         assert single in text, "Run.conductor_conf changed its transport_url"
-        text = text.replace(single, self._url([n.port for n in self.cluster.nodes]))
+        text = text.replace(single, self._url([n.port for n in self.conductor_nodes]))
         path.write_text(_quorum(text))
         return path
 
@@ -137,20 +141,34 @@ def stop_leader_under_load(
     rate: float = 20,
     settle: float = 2 * HEARTBEAT_THRESHOLD,
     crash: bool = False,
+    on_follower: bool = False,
 ) -> Outcome:
     """nova's client at `rate` calls/s for `seconds`; `fault_after` s in, the node leading the
     `conductor` quorum queue stops its app for `down_for` s and starts it again (with
-    `crash`, its VM is killed with SIGKILL and booted again)."""
+    `crash`, its VM is killed with SIGKILL and booted again). The conductor is connected to
+    the leader when RabbitMQ puts a new quorum queue's leader on the declaring client's node
+    (its default); with `on_follower` the conductor is restarted with a transport_url naming
+    the two other nodes: its link survives, the leader moves under it."""
     cluster = RabbitCluster(lab.base / "clusters" / f"{kind}-{uuid.uuid4().hex[:6]}")
     cluster.start()
     lab.timings.update(cluster.timings)
-    run = ClusterRun(lab, kind, "quorum-leader-killed" if crash else "quorum-leader", cluster)
+    name = "quorum-leader" + ("-killed" if crash else "") + ("-follower" if on_follower else "")
+    run = ClusterRun(lab, kind, name, cluster)
     notes = [f"cluster boot {cluster.boot_seconds:.1f} s"]
     try:
         run.setup()
         with ExitStack() as stack:
             ready = stack.enter_context(ReadyzWatcher(run.metrics_port))
             run.start_conductor()
+            if on_follower:
+                # the leader is usually the declaring node, not always (a busy machine's
+                # election): the conductor comes back naming only the nodes that do not lead
+                assert run.conductor is not None
+                run.conductor.stop()
+                first_leader = cluster.leader(run.vhost, QUEUE)
+                run.conductor_nodes = [n for n in cluster.nodes if n.node != first_leader]
+                run.conductor_conf()  # the Conductor reads this file at its next start
+                run.start_conductor()
             queue_type, durable = cluster.queue_info(run.vhost, QUEUE, "type", "durable")
             notes.append(f"conductor queue: type {queue_type}, durable {durable}")
             leader = cluster.leader(run.vhost, QUEUE)

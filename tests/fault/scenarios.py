@@ -15,6 +15,7 @@ from tests.fault.audit import Outcome, applied_counts, audit_calls, audit_casts
 from tests.fault.lab import HEARTBEAT_THRESHOLD, Lab, Run
 from tests.fault.poison import publish_poison
 from tests.fault.quorum import COMMAND as QUORUM_COMMAND
+from tests.fault.quorum import FOLLOWER_COMMAND as QUORUM_FOLLOWER_COMMAND
 from tests.fault.quorum import KILL_COMMAND as QUORUM_KILL_COMMAND
 from tests.fault.quorum import stop_leader_under_load
 from tests.fault.readiness import ReadyzWatcher
@@ -394,5 +395,10 @@ def full_scenarios() -> list[Scenario]:
             "quorum queue leader killed (3-node cluster)",
             QUORUM_KILL_COMMAND,
             lambda lab, kind: stop_leader_under_load(lab, kind, crash=True),
+        ),
+        Scenario(
+            "quorum queue leader stopped, conductor on a follower (3-node cluster)",
+            QUORUM_FOLLOWER_COMMAND,
+            lambda lab, kind: stop_leader_under_load(lab, kind, on_follower=True),
         ),
     ]
