@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from tests.fault.audit import Outcome, applied_counts, audit_calls, audit_casts
 from tests.fault.lab import HEARTBEAT_THRESHOLD, Lab, Run
 from tests.fault.poison import publish_poison
+from tests.fault.quorum import COMMAND as QUORUM_COMMAND
+from tests.fault.quorum import FOLLOWER_COMMAND as QUORUM_FOLLOWER_COMMAND
+from tests.fault.quorum import KILL_COMMAND as QUORUM_KILL_COMMAND
+from tests.fault.quorum import stop_leader_under_load
 from tests.fault.readiness import ReadyzWatcher
 
 Fault = Callable[[Run], None]
@@ -221,7 +225,7 @@ def ci_scenarios() -> list[Scenario]:
 
 
 def full_scenarios() -> list[Scenario]:
-    """Everything issue 24 lists (but the quorum cluster), at full size."""
+    """Everything issue 24 lists, at full size."""
     heartbeat_plus = 3 * HEARTBEAT_THRESHOLD
     return [
         Scenario(
@@ -393,5 +397,20 @@ def full_scenarios() -> list[Scenario]:
             "backlog of 50,000 at start, 2 workers",
             "50,000 casts queued, then start",
             lambda lab, kind: backlog_at_start(lab, kind, 50_000, workers=2),
+        ),
+        Scenario(
+            "quorum queue leader stopped (3-node cluster)",
+            QUORUM_COMMAND,
+            stop_leader_under_load,
+        ),
+        Scenario(
+            "quorum queue leader killed (3-node cluster)",
+            QUORUM_KILL_COMMAND,
+            lambda lab, kind: stop_leader_under_load(lab, kind, crash=True),
+        ),
+        Scenario(
+            "quorum queue leader stopped, conductor on a follower (3-node cluster)",
+            QUORUM_FOLLOWER_COMMAND,
+            lambda lab, kind: stop_leader_under_load(lab, kind, on_follower=True),
         ),
     ]

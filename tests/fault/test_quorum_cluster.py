@@ -1,0 +1,62 @@
+"""The quorum-queue cluster fault (issue 24), held to the same bar as tests/fault/test_faults.py:
+`rabbit_quorum_queue = true`, three RabbitMQ nodes named in one transport_url, the node leading
+the `conductor` queue stopped under load (stop_app, or its VM killed; the conductor connected
+to it, or to a follower) and started again.
+nova-conductor 34.0.0 runs first and sets the bar for calls left unanswered.
+
+A run boots its own three-node cluster (about 45 s on 2 busy cores) and the scenario takes
+about 80 s more, so it is part of the full tier only: AIOC_FAULT_FULL=1 here (6 runs, about
+15 min), or scripts/fault-tier --full --only quorum."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from tests.fault.audit import Outcome
+from tests.fault.lab import HEARTBEAT_THRESHOLD, Lab
+from tests.fault.quorum import stop_leader_under_load
+
+pytestmark = [
+    pytest.mark.fault,
+    pytest.mark.timeout(600),
+    pytest.mark.skipif(
+        not os.environ.get("AIOC_FAULT_FULL"),
+        reason="full fault tier only (AIOC_FAULT_FULL=1): a three-node cluster per run",
+    ),
+]
+
+# how the leader goes -> stop_leader_under_load's options
+FAULTS: dict[str, dict[str, bool]] = {
+    "stop_app": {},
+    "kill -9": {"crash": True},
+    "stop_app, conductor on a follower": {"on_follower": True},
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+@pytest.mark.parametrize("kind", ["nova-conductor", "aioconductor"])
+def test_quorum_leader_stopped(
+    lab: Lab, results: dict[tuple[str, str], Any], kind: str, fault: str
+) -> None:
+    scenario = f"quorum queue leader, {fault}"
+    outcome = stop_leader_under_load(lab, kind, **FAULTS[fault])
+    results[(scenario, kind)] = outcome
+    print(f"{kind} / {scenario}: {outcome.as_dict()}")
+    assert outcome.lost == 0, f"{outcome.lost} calls answered ok were never applied: {outcome}"
+    assert outcome.duplicated == 0, f"{outcome.duplicated} writes applied twice: {outcome}"
+    assert outcome.broker_end == (0, 0), (
+        f"conductor queue not drained (ready, unacked) = {outcome.broker_end}: {outcome}"
+    )
+    assert outcome.ready_while_unserved_s <= 2 * HEARTBEAT_THRESHOLD, (
+        f"/readyz said 200 for {outcome.ready_while_unserved_s} s while nothing was served"
+    )
+    if kind == "aioconductor":
+        nova: Outcome | None = results.get((scenario, "nova-conductor"))
+        allowed = nova.timed_out if nova is not None else 0
+        assert outcome.timed_out <= allowed, (
+            f"{outcome.timed_out} calls unanswered (nova-conductor: "
+            f"{nova.timed_out if nova else 'not run'}): {outcome}"
+        )
