@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tests.fault.lab import Run
+from tests.fault.lab import HEARTBEAT_THRESHOLD, Run
 
 WRITES = ("service_save", "instance_save", "action_start")
 
@@ -120,3 +120,23 @@ def _unserved(calls: list[dict[str, Any]], ready: list[tuple[float, int]]) -> tu
     samples = [status for t, status in ready if at[0] <= t <= at[1]]
     ready_s = longest if samples and all(s == 200 for s in samples) else 0.0
     return round(longest, 2), round(ready_s, 2)
+
+
+def assert_meets_target(outcome: Outcome, kind: str, nova: Outcome | None) -> None:
+    """Issue 24's target for one run: nothing lost or applied twice, the queue drained, no
+    long /readyz 200 while nothing was served, and (aioconductor) no more unanswered calls
+    than nova-conductor had on the same fault (`nova`: its run, when it ran)."""
+    assert outcome.lost == 0, f"{outcome.lost} calls answered ok were never applied: {outcome}"
+    assert outcome.duplicated == 0, f"{outcome.duplicated} writes applied twice: {outcome}"
+    assert outcome.broker_end == (0, 0), (
+        f"conductor queue not drained (ready, unacked) = {outcome.broker_end}: {outcome}"
+    )
+    assert outcome.ready_while_unserved_s <= 2 * HEARTBEAT_THRESHOLD, (
+        f"/readyz said 200 for {outcome.ready_while_unserved_s} s while nothing was served"
+    )
+    if kind == "aioconductor":
+        allowed = nova.timed_out if nova is not None else 0
+        assert outcome.timed_out <= allowed, (
+            f"{outcome.timed_out} calls unanswered (nova-conductor: "
+            f"{nova.timed_out if nova else 'not run'}): {outcome}"
+        )

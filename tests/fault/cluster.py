@@ -11,7 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tests.fault.services import PrivateRabbit
+from tests.fault.services import PrivateRabbit, list_queues_args, parse_queues
 
 NODES = 3
 
@@ -140,19 +140,4 @@ class RabbitCluster:
 
     def queues(self, vhost: str) -> dict[str, tuple[int, int, int]]:
         """(ready, unacked, consumers) per queue, as Lab.queues reads them."""
-        out = self.ctl(
-            "list_queues",
-            "-p",
-            vhost,
-            "--no-table-headers",
-            "name",
-            "messages_ready",
-            "messages_unacknowledged",
-            "consumers",
-        )
-        found = {}
-        for line in out.splitlines():
-            parts = line.split()
-            if len(parts) == 4 and parts[1].isdigit():
-                found[parts[0]] = (int(parts[1]), int(parts[2]), int(parts[3]))
-        return found
+        return parse_queues(self.ctl(*list_queues_args(vhost)))

@@ -19,7 +19,13 @@ from typing import Any
 from aioconductor.novaenv import create_database, db_sync, ensure_nova_venv
 from tests.fault.conductors import Conductor
 from tests.fault.proxy import FaultProxy
-from tests.fault.services import PrivateMariaDB, PrivateRabbit, free_port
+from tests.fault.services import (
+    PrivateMariaDB,
+    PrivateRabbit,
+    free_port,
+    list_queues_args,
+    parse_queues,
+)
 
 NOVA_LOAD = Path(__file__).with_name("nova_load.py")
 HEARTBEAT_THRESHOLD = 10  # [oslo_messaging_rabbit] heartbeat_timeout_threshold, both conductors
@@ -257,22 +263,7 @@ class Lab:
         return seed
 
     def queues(self, vhost: str) -> dict[str, tuple[int, int, int]]:
-        out = self.rabbit.ctl(
-            "list_queues",
-            "-p",
-            vhost,
-            "--no-table-headers",
-            "name",
-            "messages_ready",
-            "messages_unacknowledged",
-            "consumers",
-        )
-        found = {}
-        for line in out.splitlines():
-            parts = line.split()
-            if len(parts) == 4 and parts[1].isdigit():
-                found[parts[0]] = (int(parts[1]), int(parts[2]), int(parts[3]))
-        return found
+        return parse_queues(self.rabbit.ctl(*list_queues_args(vhost)))
 
     def stop(self) -> None:
         for proxy in (self.amqp_proxy, self.db_proxy):

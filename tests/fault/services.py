@@ -252,3 +252,19 @@ class PrivateMariaDB:
             self._proc.kill()
             self._proc.wait()
         self._proc = None
+
+
+def list_queues_args(vhost: str) -> tuple[str, ...]:
+    """rabbitmqctl arguments listing (name, ready, unacked, consumers) per queue."""
+    return ("list_queues", "-p", vhost, "--no-table-headers", "name", "messages_ready",
+            "messages_unacknowledged", "consumers")  # fmt: skip
+
+
+def parse_queues(out: str) -> dict[str, tuple[int, int, int]]:
+    """(ready, unacked, consumers) per queue from `rabbitmqctl list_queues` output."""
+    found = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[1].isdigit():
+            found[parts[0]] = (int(parts[1]), int(parts[2]), int(parts[3]))
+    return found

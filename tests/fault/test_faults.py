@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.fault.audit import Outcome
-from tests.fault.lab import HEARTBEAT_THRESHOLD, Lab
+from tests.fault.audit import assert_meets_target
+from tests.fault.lab import Lab
 from tests.fault.scenarios import Scenario, ci_scenarios
 
 pytestmark = [pytest.mark.fault, pytest.mark.timeout(300)]
@@ -39,18 +39,4 @@ def test_fault(lab: Lab, results: dict[tuple[str, str], Any], kind: str, scenari
     outcome = case.run(lab, kind)
     results[(scenario, kind)] = outcome
     print(f"{kind} / {scenario}: {outcome.as_dict()}")
-    assert outcome.lost == 0, f"{outcome.lost} calls answered ok were never applied: {outcome}"
-    assert outcome.duplicated == 0, f"{outcome.duplicated} writes applied twice: {outcome}"
-    assert outcome.broker_end == (0, 0), (
-        f"conductor queue not drained (ready, unacked) = {outcome.broker_end}: {outcome}"
-    )
-    assert outcome.ready_while_unserved_s <= 2 * HEARTBEAT_THRESHOLD, (
-        f"/readyz said 200 for {outcome.ready_while_unserved_s} s while nothing was served"
-    )
-    if kind == "aioconductor":
-        nova: Outcome | None = results.get((scenario, "nova-conductor"))
-        allowed = nova.timed_out if nova is not None else 0
-        assert outcome.timed_out <= allowed, (
-            f"{outcome.timed_out} calls unanswered (nova-conductor: "
-            f"{nova.timed_out if nova else 'not run'}): {outcome}"
-        )
+    assert_meets_target(outcome, kind, results.get((scenario, "nova-conductor")))
