@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -46,3 +47,22 @@ def oslo(exchange_name: str) -> Iterator[OsloClients]:
         yield clients
     finally:
         clients.close()
+
+
+@contextmanager
+def schema_database(prefix: str) -> Iterator[str]:
+    """A fresh database named `aioc_<prefix>_<random>` holding our schema's tables."""
+    import sqlalchemy
+
+    from aioconductor.db.schema import metadata
+    from aioconductor.novaenv import create_database, drop_database
+
+    name = f"aioc_{prefix}_{uuid.uuid4().hex[:10]}"
+    create_database(name)
+    engine = sqlalchemy.create_engine(f"mysql+pymysql://root@127.0.0.1/{name}")
+    try:
+        metadata.create_all(engine)
+        yield name
+    finally:
+        engine.dispose()
+        drop_database(name)

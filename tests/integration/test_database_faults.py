@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import sqlalchemy
 
 from aioconductor.conductor.endpoints import ConductorEndpoint
 from aioconductor.context import RequestContext
 from aioconductor.db.engine import Database
-from aioconductor.db.schema import metadata
 from aioconductor.messaging.failures import failure_dict
-from aioconductor.novaenv import create_database, drop_database
 from aioconductor.objects import load_all
+from tests.integration.conftest import schema_database
 
 pytestmark = pytest.mark.connected
 ADMIN = RequestContext(is_admin=True)
@@ -23,15 +20,8 @@ ADMIN = RequestContext(is_admin=True)
 
 @pytest.fixture(scope="module")
 def nova_db() -> Any:
-    name = f"aioc_dbfault_{uuid.uuid4().hex[:10]}"
-    create_database(name)
-    engine = sqlalchemy.create_engine(f"mysql+pymysql://root@127.0.0.1/{name}")
-    try:
-        metadata.create_all(engine)
+    with schema_database("dbfault") as name:
         yield name
-    finally:
-        engine.dispose()
-        drop_database(name)
 
 
 @pytest.fixture(params=["asyncmy", "aiomysql"])

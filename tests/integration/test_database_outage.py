@@ -5,17 +5,13 @@ connections, with no restart of the conductor."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy
 
-from aioconductor.db.schema import metadata
-from aioconductor.novaenv import create_database, drop_database
-from tests.integration.conftest import OsloClients
+from tests.integration.conftest import OsloClients, schema_database
 from tests.integration.tcp_proxy import TcpProxy
 from tests.integration.test_supervisor import Service
 
@@ -25,15 +21,8 @@ CTX = {"is_admin": True, "read_deleted": "no", "request_id": "req-outage"}
 
 @pytest.fixture
 def nova_db() -> Iterator[str]:
-    name = f"aioc_outage_{uuid.uuid4().hex[:10]}"
-    create_database(name)
-    engine = sqlalchemy.create_engine(f"mysql+pymysql://root@127.0.0.1/{name}")
-    try:
-        metadata.create_all(engine)
+    with schema_database("outage") as name:
         yield name
-    finally:
-        engine.dispose()
-        drop_database(name)
 
 
 def _minimum_compute_version(client: Any) -> Any:

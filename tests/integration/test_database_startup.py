@@ -14,12 +14,9 @@ from typing import Any
 
 import kombu
 import pytest
-import sqlalchemy
 
-from aioconductor.db.schema import metadata
-from aioconductor.novaenv import create_database, drop_database
 from tests import rabbit
-from tests.integration.conftest import OsloClients
+from tests.integration.conftest import OsloClients, schema_database
 from tests.integration.tcp_proxy import TcpProxy
 from tests.integration.test_supervisor import Service, free_port
 
@@ -29,15 +26,8 @@ CTX = {"is_admin": True, "read_deleted": "no", "request_id": "req-db-startup"}
 
 @pytest.fixture
 def nova_db() -> Iterator[str]:
-    name = f"aioc_dbstart_{uuid.uuid4().hex[:10]}"
-    create_database(name)
-    engine = sqlalchemy.create_engine(f"mysql+pymysql://root@127.0.0.1/{name}")
-    try:
-        metadata.create_all(engine)
+    with schema_database("dbstart") as name:
         yield name
-    finally:
-        engine.dispose()
-        drop_database(name)
 
 
 def _database(url: str, max_retries: int, retry_interval: float) -> str:
