@@ -131,7 +131,32 @@ async def test_start_gives_up_after_its_attempts_and_lets_refusals_through() -> 
     assert brokers.opened == []
 
 
-def test_retry_delays_follow_oslos_backoff() -> None:
+def test_retries_are_steady_for_a_short_outage_then_back_off() -> None:
+    # The first interval_max seconds of an outage are tried every retry_interval (a broker
+    # restart is found within a second of its return); after that, oslo's backoff.
     delays = Pacing(reconnect_delay=1, retry_interval=1, retry_backoff=2, interval_max=6)
     it = delays.retry_delays()
-    assert [next(it) for _ in range(5)] == [1, 3, 5, 6, 6]
+    assert [next(it) for _ in range(10)] == [1, 1, 1, 1, 1, 1, 3, 5, 6, 6]
+
+
+def test_a_zero_retry_interval_still_backs_off() -> None:
+    it = Pacing(retry_interval=0, retry_backoff=2, interval_max=6).retry_delays()
+    assert [next(it) for _ in range(4)] == [0, 2, 4, 6]
+
+
+async def test_a_broker_back_after_several_refusals_is_found_at_the_steady_pace() -> None:
+    # Broker app stop/start (issue 24): while the non-durable conductor queue is gone, every
+    # call published is dropped, so each second between the broker's return and our
+    # reconnection costs calls. With the old 1, 3, 5 s backoff five refusals took 9 s.
+    brokers = Brokers()
+
+    async def setup(connection: Connection) -> None:
+        pass
+
+    pacing = Pacing(reconnect_delay=0, retry_interval=0.01, retry_backoff=1, interval_max=1)
+    robust = RobustConnection(brokers, setup, pacing=pacing)
+    await robust.start()
+    brokers.failures = [OSError(f"closed the socket {n}") for n in range(5)]
+    brokers.opened[0].connection.lose(ConnectionLost("320 CONNECTION_FORCED"))
+    await serving(robust, brokers, 2)  # within 2 s: 5 x 0.01 s, not 0.01 + 1 + 1 + 1 + 1
+    await robust.close()

@@ -1,4 +1,4 @@
-"""Keep one AMQP connection up: reconnect with oslo's pacing and set everything up again.
+"""Keep one AMQP connection up: reconnect at a steady pace, then backing off, and set it up again.
 
 `connect` opens one connection (one round over the brokers; the caller decides which and
 how); `setup` declares the topology and starts the consumers on each new connection, so a
@@ -31,8 +31,18 @@ _RETRYABLE = (AmqpError, OSError, TimeoutError)
 
 @dataclass(frozen=True)
 class Pacing:
-    """oslo's reconnection pacing ([oslo_messaging_rabbit] kombu_reconnect_delay,
-    rabbit_retry_interval, rabbit_retry_backoff, rabbit_interval_max)."""
+    """Reconnection pacing from oslo's options ([oslo_messaging_rabbit] kombu_reconnect_delay,
+    rabbit_retry_interval, rabbit_retry_backoff, rabbit_interval_max).
+
+    The first `interval_max` seconds of an outage are retried every `retry_interval`, and
+    only then does the delay grow by `retry_backoff` up to `interval_max`. Why not kombu's
+    plain 1, 3, 5 s: while a broker restarts, the non-durable `conductor` queue is gone and
+    every call published before we declare it again is dropped, so each second between the
+    broker's return and our reconnection costs calls (189 of 800 in a 5 s `stop_app`, against
+    0-3 for nova-conductor). nova-conductor's consumer connection in fact retries every
+    kombu_reconnect_delay there: the restarting broker accepts the socket and closes it, which
+    kombu's `ensure` treats as a new failure with no backoff. A long outage still backs off.
+    """
 
     reconnect_delay: float = 1.0
     retry_interval: float = 1.0
@@ -40,10 +50,13 @@ class Pacing:
     interval_max: float = 30.0
 
     def retry_delays(self) -> Iterator[float]:
+        steady = int(self.interval_max // self.retry_interval) if self.retry_interval > 0 else 1
+        for _ in range(steady):
+            yield self.retry_interval
         delay = self.retry_interval
         while True:
-            yield delay
             delay = min(delay + self.retry_backoff, self.interval_max)
+            yield delay
 
 
 class RobustConnection:
