@@ -100,6 +100,18 @@ def test_optional_profiles(compose: dict[str, Any]) -> None:
     assert services["bench"]["entrypoint"] == ["aioconductor", "bench"]
 
 
+def test_only_the_bench_image_carries_the_bench_extra(
+    dockerfile: list[Instruction], compose: dict[str, Any]
+) -> None:
+    # issue 21: the bench profile ran the lean runtime image and died on `import psutil`
+    assert [a.argument for a in runtime(dockerfile, "ARG")] == ['EXTRAS=""']
+    (install,) = [r for r in runtime(dockerfile, "RUN") if "pip install" in r.argument]
+    assert '"$(ls /wheels/aioconductor-*.whl)[$EXTRAS]"' in install.argument
+    services = compose["services"]
+    assert services["bench"]["build"]["args"] == {"EXTRAS": "bench"}
+    assert "args" not in services["aioconductor"]["build"]
+
+
 def test_dockerignore_keeps_local_state_out() -> None:
     ignored = (DOCKER.parent / ".dockerignore").read_text().split()
     assert {".git", ".venv", ".venv-*"} <= set(ignored)
