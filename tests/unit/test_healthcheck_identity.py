@@ -106,3 +106,23 @@ def test_a_newer_service_keeps_its_identity_when_an_older_one_stops() -> None:
     publish(newer, port)  # as if another instance had taken over the file meanwhile
     older.shutdown()
     assert json.loads(identity_file(port).read_text())["instance"] == newer.instance
+
+
+def test_a_probe_from_a_login_shell_finds_a_system_service(
+    runtime_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # the service (no XDG_RUNTIME_DIR, as under systemd) writes to the temporary directory;
+    # the operator's shell has XDG_RUNTIME_DIR set
+    temporary = tmp_path_factory.mktemp("tmp")
+    monkeypatch.delenv("XDG_RUNTIME_DIR")
+    monkeypatch.setenv("TMPDIR", str(temporary))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    server = serve_http("127.0.0.1:0", healthy, lambda: b"")
+    port = server.server_address[1]
+    try:
+        assert (temporary / f"aioconductor-health-{port}.json").exists()
+        monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime_dir))
+        result = healthcheck(port)
+        assert result.returncode == 0, result.stderr
+    finally:
+        server.shutdown()

@@ -12,7 +12,7 @@ import urllib.parse
 import urllib.request
 
 from aioconductor.config.settings import Settings
-from aioconductor.observability.identity import answered_by, expected, identity_file
+from aioconductor.observability.identity import answered_by, expected, identity_files
 
 
 def healthcheck(settings: Settings, url: str | None = None, ready: bool = False) -> int:
@@ -22,7 +22,7 @@ def healthcheck(settings: Settings, url: str | None = None, ready: bool = False)
     if identity is None:
         print(
             f"aioconductor: no aioconductor serves health on port {port} here "
-            f"({identity_file(port)} is missing)",
+            f"(none of {', '.join(str(p) for p in identity_files(port))} exists)",
             file=sys.stderr,
         )
         return 1

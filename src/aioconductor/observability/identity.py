@@ -35,8 +35,17 @@ class Identity:
 
 
 def identity_file(port: int) -> Path:
-    where = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
-    return Path(where) / f"aioconductor-health-{port}.json"
+    """Where the service serving `port` writes its identity."""
+    return identity_files(port)[0]
+
+
+def identity_files(port: int) -> list[Path]:
+    # A probe run from a login shell has XDG_RUNTIME_DIR where a system service has none:
+    # it also looks in the temporary directory.
+    name = f"aioconductor-health-{port}.json"
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    temporary = Path(tempfile.gettempdir()) / name
+    return [Path(runtime) / name, temporary] if runtime else [temporary]
 
 
 def publish(identity: Identity, port: int) -> None:
@@ -55,11 +64,13 @@ def withdraw(identity: Identity, port: int) -> None:
 
 def expected(port: int) -> Identity | None:
     """The identity the service on `port` published, None without a readable file."""
-    try:
-        data = json.loads(identity_file(port).read_text())
-        return Identity(instance=str(data["instance"]), pid=int(data["pid"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    for path in identity_files(port):
+        try:
+            data = json.loads(path.read_text())
+            return Identity(instance=str(data["instance"]), pid=int(data["pid"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return None
 
 
 def answered_by(body: bytes, identity: Identity) -> bool:
