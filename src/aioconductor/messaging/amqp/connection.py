@@ -41,6 +41,11 @@ class ConnectionLost(AmqpError):
     """The connection ended before the operation completed."""
 
 
+class ConsumerCancelled(ConnectionLost):
+    """The broker cancelled one of our consumers (its queue deleted, a failover): the broker
+    itself is up, so the owner can set everything up again without waiting."""
+
+
 class BrokerClosed(AmqpError):
     """The broker closed the connection or a channel, with its reply code and text."""
 
@@ -395,7 +400,7 @@ class Channel:
             self._consumers.pop(method.consumer_tag or "", None)
             # Acks already queued must reach the broker, or it delivers those messages again.
             self._connection.lose(
-                ConnectionLost(f"consumer {method.consumer_tag} cancelled"), flush=True
+                ConsumerCancelled(f"consumer {method.consumer_tag} cancelled"), flush=True
             )
         elif isinstance(method, commands.Channel.Flow):
             # RabbitMQ itself uses connection.blocked these days; other brokers may pause.
