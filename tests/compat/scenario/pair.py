@@ -14,6 +14,7 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ import pymysql
 
 from tests.compat.nova_processes import (
     aioconductor_serving,
+    api_database_conf,
+    nova_api_database,
     nova_conf,
     nova_database,
     run_nova_script,
@@ -42,11 +45,24 @@ class Outcome:
     our_log: str
 
 
-def run_pair(scenario: Path, tmp_path: Path, tables: Sequence[str] = ()) -> Outcome:
+def run_pair(
+    scenario: Path, tmp_path: Path, tables: Sequence[str] = (), *, api_database: bool = False
+) -> Outcome:
+    """`api_database`: each side also gets an API database (`nova-manage api_db sync`), in
+    its nova.conf and in aioconductor's; `tables` are then read from the API databases."""
     exchange = f"aioc_scn_{uuid.uuid4().hex[:8]}"
-    with nova_database("scn_direct") as direct_db, nova_database("scn_ours") as our_db:
-        direct_conf = nova_conf(tmp_path / "direct.conf", exchange, direct_db)
-        our_conf = nova_conf(tmp_path / "ours.conf", exchange, our_db)
+    with ExitStack() as stack:
+        direct_db = stack.enter_context(nova_database("scn_direct"))
+        our_db = stack.enter_context(nova_database("scn_ours"))
+        dumped_direct, dumped_ours = direct_db, our_db
+        direct_extra = our_extra = ""
+        if api_database:
+            dumped_direct = stack.enter_context(nova_api_database("scn_direct_api"))
+            dumped_ours = stack.enter_context(nova_api_database("scn_ours_api"))
+            direct_extra = api_database_conf(dumped_direct)
+            our_extra = api_database_conf(dumped_ours)
+        direct_conf = nova_conf(tmp_path / "direct.conf", exchange, direct_db, direct_extra)
+        our_conf = nova_conf(tmp_path / "ours.conf", exchange, our_db, our_extra)
         with ThreadPoolExecutor(2) as pool:
             seeds = [pool.submit(_phase, scenario, "seed", "direct", c)
                      for c in (direct_conf, our_conf)]  # fmt: skip
@@ -59,8 +75,8 @@ def run_pair(scenario: Path, tmp_path: Path, tables: Sequence[str] = ()) -> Outc
         return Outcome(
             direct=direct,
             ours=ours,
-            direct_tables={t: dump_table(direct_db, t) for t in tables},
-            our_tables={t: dump_table(our_db, t) for t in tables},
+            direct_tables={t: dump_table(dumped_direct, t) for t in tables},
+            our_tables={t: dump_table(dumped_ours, t) for t in tables},
             our_log=log.read_text(),
         )
 
