@@ -91,7 +91,9 @@ def running_pair(tmp_path: Path, extra: str = "") -> Iterator[dict[str, Any]]:
             exchange,
             f"aioc-{uuid.uuid4().hex[:6]}",
             db,
-            f"{extra}[aioconductor]\nfallback_host = {legacy_host}\nregister_service = false\n",
+            f"{extra}[aioconductor]\nfallback_host = {legacy_host}\nregister_service = false\n"
+            # a legacy conductor stopped on purpose: wait for it 3 s, not up to 30
+            "fallback_wait = 3\n",
         )
     )
     legacy_conf = tmp_path / "legacy.conf"
@@ -162,6 +164,7 @@ def test_forwarded_call_fails_fast_when_legacy_is_gone(pair: dict[str, Any]) -> 
     error = results[0]["error"]
     assert error["class"] == "RemoteError"
     assert "ForwardingFailed" in error["str"]
+    assert "had no consumer for 3 s" in error["str"]  # it waited fallback_wait for one
     assert results[0]["seconds"] < 15  # an answer, not the 20 s client timeout
 
 

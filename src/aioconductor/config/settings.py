@@ -137,6 +137,12 @@ class AioConductorOptions(_Section):
     )
     fallback_exchange: str | None = Field(None, description="default: control_exchange")
     fallback_timeout: float = Field(5.0, gt=0)
+    fallback_wait: float = Field(
+        30.0,
+        ge=0,
+        description="seconds a forwarded request waits for the legacy conductor to consume "
+        "its queue (a call at most half its caller's timeout); 0: fail at once",
+    )
     forward_object_methods: str = Field(
         "",
         description="comma list of Object.method served natively but handed to the legacy "
