@@ -11,6 +11,7 @@ both databases afterwards so writes can be compared too.
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -61,6 +62,8 @@ def run_pair(
             dumped_ours = stack.enter_context(nova_api_database("scn_ours_api"))
             direct_extra = api_database_conf(dumped_direct)
             our_extra = api_database_conf(dumped_ours)
+        # a port of its own: another aioconductor (a parallel run) may hold the default one
+        our_extra += f"[aioconductor]\nmetrics_bind = 127.0.0.1:{free_port()}\n"
         direct_conf = nova_conf(tmp_path / "direct.conf", exchange, direct_db, direct_extra)
         our_conf = nova_conf(tmp_path / "ours.conf", exchange, our_db, our_extra)
         with ThreadPoolExecutor(2) as pool:
@@ -79,6 +82,13 @@ def run_pair(
             our_tables={t: dump_table(dumped_ours, t) for t in tables},
             our_log=log.read_text(),
         )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def _phase(scenario: Path, phase: str, mode: str, conf: Path) -> list[dict[str, Any]]:
