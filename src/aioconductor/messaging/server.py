@@ -376,7 +376,14 @@ class RpcServer:
                 return
         except RemoteFailure as exc:
             self._metrics.failed(label, exc.remote_class)
-            log.debug("%s failed: %s: %s", label, exc.remote_class, exc)
+            if route == "refused":
+                # An operator must see that a cell's calls fail for want of a legacy
+                # conductor, not only in a metric; one line per method per minute.
+                self._log_repeated(
+                    f"refused {label}", logging.WARNING, "%s refused: %s", label, exc
+                )
+            else:
+                log.debug("%s failed: %s: %s", label, exc.remote_class, exc)
             failure = serialize_failure(exc)
         except Exception as exc:
             self._metrics.failed(label, type(exc).__name__)
