@@ -30,6 +30,7 @@ import time
 
 from pamqp import commands
 
+from aioconductor.conductor.routing import describe
 from aioconductor.config.settings import Settings
 from aioconductor.errors import ForwardingFailed
 from aioconductor.messaging.amqp.connection import (
@@ -156,7 +157,7 @@ class LegacyForwarder:
         log.info("legacy conductor is consuming %s: forwarding %s", self.queue_name, what)
 
     async def forward(self, request: RpcRequest, message: Delivery) -> None:
-        what = f"{request.namespace or ''}{'.' if request.namespace else ''}{request.method}"
+        what = describe(request)  # CellMappingList.get_all, compute_task.migrate_server
         await self._until_consumed(what, self.wait_budget(request, message))
         # A copy: publishing names the message for a possible return (message_id, if unset).
         properties = commands.Basic.Properties(
