@@ -15,6 +15,7 @@ from typing import Any
 
 import oslo_messaging
 import pytest
+from prometheus_client import REGISTRY
 
 from aioconductor.conductor.fallback import LegacyForwarder
 from aioconductor.context import RequestContext
@@ -84,16 +85,27 @@ def test_forwarded_call_waits_for_a_legacy_conductor_starting_later(
     assert LEGACY_STARTS_AFTER <= seconds < 15
 
 
+def received(route: str) -> float:
+    labels = {"method": "compute_task.migrate_server", "route": route}
+    return REGISTRY.get_sample_value("aioconductor_received_messages_total", labels) or 0.0
+
+
 def test_forwarded_call_fails_within_half_the_callers_timeout(
-    ours: ServerThread, oslo: OsloClients
+    ours: ServerThread, oslo: OsloClients, caplog: pytest.LogCaptureFixture
 ) -> None:
     """No legacy conductor ever: ForwardingFailed before the caller's own timeout, so the
-    caller learns why instead of timing out."""
+    caller learns why instead of timing out; the operator sees it too."""
+    before = {route: received(route) for route in ("native", "forwarded")}
     result, seconds = migrate(oslo, 6)
     assert isinstance(result, oslo_messaging.RemoteError), result
     assert result.exc_type == "ForwardingFailed"
     assert "had no consumer for 3 s" in result.value
     assert 3 <= seconds < 6
+    # counted once, as forwarded (not also as a native call that took 3 s), and logged
+    assert received("forwarded") == before["forwarded"] + 1
+    assert received("native") == before["native"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("compute_task.migrate_server not forwarded" in w for w in warnings), warnings
 
 
 def test_held_requests_never_take_more_than_half_the_slots(
