@@ -22,12 +22,14 @@ SCRIPTS = Path(__file__).with_name("legacy")
 
 
 @contextmanager
-def nova_database(prefix: str) -> Iterator[str]:
-    """A fresh database with nova's schema, from nova's own `nova-manage db sync`."""
+def nova_database(prefix: str, schema: bool = True) -> Iterator[str]:
+    """A fresh database with nova's schema, from nova's own `nova-manage db sync`;
+    `schema=False`: an empty one (for scenarios that never touch the cell database)."""
     name = f"aioc_{prefix}_{uuid.uuid4().hex[:10]}"
     create_database(name)
     try:
-        db_sync(ensure_nova_venv(), name)
+        if schema:
+            db_sync(ensure_nova_venv(), name)
         yield name
     finally:
         drop_database(name)

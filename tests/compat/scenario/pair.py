@@ -47,21 +47,30 @@ class Outcome:
 
 
 def run_pair(
-    scenario: Path, tmp_path: Path, tables: Sequence[str] = (), *, api_database: bool = False
+    scenario: Path,
+    tmp_path: Path,
+    tables: Sequence[str] = (),
+    *,
+    api_database: bool = False,
+    cell_schema: bool = True,
 ) -> Outcome:
     """`api_database`: each side also gets an API database (`nova-manage api_db sync`), in
-    its nova.conf and in aioconductor's; `tables` are then read from the API databases."""
+    its nova.conf and in aioconductor's; `tables` are then read from the API databases.
+    `cell_schema=False`: the cell databases stay empty (no `db sync`, half a minute saved)
+    and aioconductor keeps no services row, for scenarios on the API database alone."""
     exchange = f"aioc_scn_{uuid.uuid4().hex[:8]}"
     with ExitStack() as stack:
-        direct_db = stack.enter_context(nova_database("scn_direct"))
-        our_db = stack.enter_context(nova_database("scn_ours"))
+        direct_db = stack.enter_context(nova_database("scn_direct", cell_schema))
+        our_db = stack.enter_context(nova_database("scn_ours", cell_schema))
         dumped_direct, dumped_ours = direct_db, our_db
         direct_extra = our_extra = ""
+        if not cell_schema:
+            our_extra += "[aioconductor]\nregister_service = false\n"
         if api_database:
             dumped_direct = stack.enter_context(nova_api_database("scn_direct_api"))
             dumped_ours = stack.enter_context(nova_api_database("scn_ours_api"))
-            direct_extra = api_database_conf(dumped_direct)
-            our_extra = api_database_conf(dumped_ours)
+            direct_extra += api_database_conf(dumped_direct)
+            our_extra += api_database_conf(dumped_ours)
         # a port of its own: another aioconductor (a parallel run) may hold the default one
         our_extra += f"[aioconductor]\nmetrics_bind = 127.0.0.1:{free_port()}\n"
         direct_conf = nova_conf(tmp_path / "direct.conf", exchange, direct_db, direct_extra)
