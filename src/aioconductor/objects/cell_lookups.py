@@ -65,8 +65,9 @@ async def get_by_instance_uuid(call: ClassCall, instance_uuid: str) -> p.Primiti
     data["queued_for_delete"] = bool(data["queued_for_delete"])  # NULL: the default, False
     if data["user_id"] is None:
         del data["user_id"]  # nova leaves the non-nullable field unset
-    if version < "1.2":
+    # InstanceMapping.obj_make_compatible
+    if version in ("1.0", "1.1"):
         data.pop("user_id", None)
-    if version < "1.1":
+    if version == "1.0":
         del data["queued_for_delete"]
     return p.make("InstanceMapping", version, data)
