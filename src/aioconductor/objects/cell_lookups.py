@@ -19,7 +19,7 @@ from aioconductor.objects.cell_mapping import (
 from aioconductor.objects.registry import ClassCall, remotable_classmethod
 
 HOST_MAPPING_VERSION = "1.0"
-INSTANCE_MAPPING_VERSIONS = ("1.0", "1.1", "1.2")
+INSTANCE_MAPPING_VERSION = "1.2"
 _CELL = joined_columns("c", "cell_")
 _HOST_SQL = (
     f"SELECT h.id, h.host, h.created_at, h.updated_at, {_CELL} FROM host_mappings h "
@@ -55,7 +55,7 @@ async def get_by_host(call: ClassCall, host: str) -> p.Primitive:
 @remotable_classmethod("InstanceMapping", "get_by_instance_uuid", database="api")
 async def get_by_instance_uuid(call: ClassCall, instance_uuid: str) -> p.Primitive:
     version = call.version_of("InstanceMapping")
-    if version not in INSTANCE_MAPPING_VERSIONS:
+    if version != INSTANCE_MAPPING_VERSION:
         raise not_native(f"InstanceMapping {version}")
     row = await call.db.fetch_one(_INSTANCE_SQL, (instance_uuid,))
     if row is None:
@@ -65,9 +65,4 @@ async def get_by_instance_uuid(call: ClassCall, instance_uuid: str) -> p.Primiti
     data["queued_for_delete"] = bool(data["queued_for_delete"])  # NULL: the default, False
     if data["user_id"] is None:
         del data["user_id"]  # nova leaves the non-nullable field unset
-    # InstanceMapping.obj_make_compatible
-    if version in ("1.0", "1.1"):
-        data.pop("user_id", None)
-    if version == "1.0":
-        del data["queued_for_delete"]
     return p.make("InstanceMapping", version, data)

@@ -16,7 +16,7 @@ from aioconductor.objects import primitives as p
 from aioconductor.objects._cell_urls import format_url
 from aioconductor.objects.registry import ClassCall, remotable_classmethod
 
-CELL_MAPPING_VERSIONS = ("1.0", "1.1")
+CELL_MAPPING_VERSION = "1.1"
 CELL_MAPPING_LIST_VERSION = "1.1"
 COLUMNS = ("id", "uuid", "name", "transport_url", "database_connection", "disabled",
            "created_at", "updated_at")  # fmt: skip
@@ -24,15 +24,15 @@ _SELECT = f"SELECT {', '.join(COLUMNS)} FROM cell_mappings"
 
 
 def cell_version(call: ClassCall) -> str:
-    """The CellMapping version to build; another one than nova 34 knows is forwarded."""
+    """The CellMapping version to build: nova 34's; another one is forwarded, not guessed."""
     version = call.version_of("CellMapping")
-    if version not in CELL_MAPPING_VERSIONS:
+    if version != CELL_MAPPING_VERSION:
         raise not_native(f"CellMapping {version}")
     return version
 
 
 def cell_primitive(call: ClassCall, row: dict[str, Any], version: str) -> p.Primitive:
-    """CellMapping._from_db_object, then obj_make_compatible to `version`."""
+    """CellMapping._from_db_object."""
     defaults = call.url_defaults
     stored_mq, stored_db = row["transport_url"], row["database_connection"]
     if stored_mq is None or stored_db is None:
@@ -44,8 +44,6 @@ def cell_primitive(call: ClassCall, row: dict[str, Any], version: str) -> p.Prim
         stored_db, defaults.database_connection, "[database] connection"
     )
     data["disabled"] = bool(data["disabled"])  # NULL: the field's default, False
-    if version == "1.0":
-        del data["disabled"]
     return p.make("CellMapping", version, data)
 
 
