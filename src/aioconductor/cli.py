@@ -98,7 +98,9 @@ def _check_config(settings: Settings) -> int:
     load_all()
     report = settings.masked()
     forwarded = settings.forwarded_pairs
-    report["native_object_methods"] = registry.served_names(forwarded)
+    report["native_object_methods"] = registry.served_names(
+        forwarded, api_database=settings.api_database_connection is not None
+    )
     report["forwarded_object_methods"] = sorted(f"{o}.{m}" for o, m in forwarded)
     print(json.dumps(report, indent=2, sort_keys=True))
     return 0

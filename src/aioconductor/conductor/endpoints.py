@@ -74,15 +74,30 @@ class ConductorEndpoint:
     target = EndpointTarget(namespace=None, version=CONDUCTOR_API_VERSION)
 
     def __init__(
-        self, db: Database | None, forwarded: frozenset[tuple[str, str]] = frozenset()
+        self,
+        db: Database | None,
+        forwarded: frozenset[tuple[str, str]] = frozenset(),
+        *,
+        api_db: Database | None = None,
+        url_defaults: registry.UrlDefaults | None = None,
     ) -> None:
         self._db = db
         self._forwarded = forwarded
+        self._api_db = api_db
+        self._url_defaults = url_defaults or registry.UrlDefaults()
 
     def _database(self, what: str) -> Database:
         if self._db is None:
             raise not_native(f"{what} (no [database] connection)")
         return self._db
+
+    def _database_for(self, objname: str, objmethod: str) -> Database:
+        what = f"{objname}.{objmethod}"
+        if not registry.uses_api_database(objname, objmethod):
+            return self._database(what)
+        if self._api_db is None:
+            raise not_native(f"{what} (no [api_database] connection)")
+        return self._api_db
 
     @rpc_method
     async def object_class_action_versions(
@@ -102,9 +117,10 @@ class ConductorEndpoint:
             raise not_native(f"{objname}.{objmethod}")
         call = registry.ClassCall(
             ctx=ctx,
-            db=self._database(f"{objname}.{objmethod}"),
+            db=self._database_for(objname, objmethod),
             objname=objname,
             versions=object_versions,
+            url_defaults=self._url_defaults,
         )
         with reported_as_oslo_db():
             return await handler(call, *_positional(args), **_keywords(kwargs))
@@ -196,8 +212,14 @@ class ComputeTaskEndpoint:
 
 
 def conductor_endpoints(
-    db: Database | None, forwarded: frozenset[tuple[str, str]] = frozenset()
+    db: Database | None,
+    forwarded: frozenset[tuple[str, str]] = frozenset(),
+    *,
+    api_db: Database | None = None,
+    url_defaults: registry.UrlDefaults | None = None,
 ) -> list[Any]:
     """In nova's order: ConductorManager, BaseRPCAPI, ComputeTaskManager. `forwarded`: object
-    methods left to the legacy conductor although we have them (see Settings.forwarded_pairs)."""
-    return [ConductorEndpoint(db, forwarded), BaseApiEndpoint(), ComputeTaskEndpoint()]
+    methods left to the legacy conductor although we have them (see Settings.forwarded_pairs);
+    `api_db`: the API database, for the cell, host and instance mappings."""
+    conductor = ConductorEndpoint(db, forwarded, api_db=api_db, url_defaults=url_defaults)
+    return [conductor, BaseApiEndpoint(), ComputeTaskEndpoint()]

@@ -371,7 +371,8 @@ class RpcServer:
                     # A fanout copy reaches the legacy conductor's own fanout queue anyway.
                     route = "refused"
                     raise not_native.failure from None
-                self._metrics.received(label, "forwarded")
+                route = "forwarded"
+                self._metrics.received(label, route)
                 await self._forwarder.forward(request, message)
                 return
         except RemoteFailure as exc:
@@ -381,6 +382,11 @@ class RpcServer:
                 # conductor, not only in a metric; one line per method per minute.
                 self._log_repeated(
                     f"refused {label}", logging.WARNING, "%s refused: %s", label, exc
+                )
+            elif route == "forwarded":
+                # the legacy conductor is away: for a cast, nobody else will ever know
+                self._log_repeated(
+                    f"not forwarded {label}", logging.WARNING, "%s not forwarded: %s", label, exc
                 )
             else:
                 log.debug("%s failed: %s: %s", label, exc.remote_class, exc)
@@ -399,7 +405,8 @@ class RpcServer:
         finally:
             if monitor is not None:
                 monitor.cancel()
-        self._metrics.received(label, route)
+        if route != "forwarded":  # a forward that failed was counted when it began
+            self._metrics.received(label, route)
         if route == "native":
             self._metrics.observe(label, time.perf_counter() - started)
         if request.wants_reply:
