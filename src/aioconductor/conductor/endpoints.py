@@ -19,6 +19,7 @@ from aioconductor.errors import (
 )
 from aioconductor.messaging.dispatcher import EndpointTarget, rpc_method
 from aioconductor.messaging.versions import parse_version
+from aioconductor.notifications.notifier import NO_NOTIFICATIONS, Notifications
 from aioconductor.objects import registry
 from aioconductor.objects.catalog import NOVA_OBJECT_VERSIONS
 from aioconductor.objects.primitives import ObjectPrimitive
@@ -74,10 +75,14 @@ class ConductorEndpoint:
     target = EndpointTarget(namespace=None, version=CONDUCTOR_API_VERSION)
 
     def __init__(
-        self, db: Database | None, forwarded: frozenset[tuple[str, str]] = frozenset()
+        self,
+        db: Database | None,
+        forwarded: frozenset[tuple[str, str]] = frozenset(),
+        notifier: Notifications = NO_NOTIFICATIONS,
     ) -> None:
         self._db = db
         self._forwarded = forwarded
+        self._notifier = notifier
 
     def _database(self, what: str) -> Database:
         if self._db is None:
@@ -105,6 +110,7 @@ class ConductorEndpoint:
             db=self._database(f"{objname}.{objmethod}"),
             objname=objname,
             versions=object_versions,
+            notifier=self._notifier,
         )
         with reported_as_oslo_db():
             return await handler(call, *_positional(args), **_keywords(kwargs))
@@ -128,6 +134,7 @@ class ConductorEndpoint:
             db=self._database(f"{obj.name}.{objmethod}"),
             objname=obj.name,
             versions={obj.name: obj.version},
+            notifier=self._notifier,
             obj=obj,
         )
         with reported_as_oslo_db():
@@ -196,8 +203,15 @@ class ComputeTaskEndpoint:
 
 
 def conductor_endpoints(
-    db: Database | None, forwarded: frozenset[tuple[str, str]] = frozenset()
+    db: Database | None,
+    forwarded: frozenset[tuple[str, str]] = frozenset(),
+    notifier: Notifications = NO_NOTIFICATIONS,
 ) -> list[Any]:
     """In nova's order: ConductorManager, BaseRPCAPI, ComputeTaskManager. `forwarded`: object
-    methods left to the legacy conductor although we have them (see Settings.forwarded_pairs)."""
-    return [ConductorEndpoint(db, forwarded), BaseApiEndpoint(), ComputeTaskEndpoint()]
+    methods left to the legacy conductor although we have them (see Settings.forwarded_pairs);
+    `notifier`: where the notifications of native methods go."""
+    return [
+        ConductorEndpoint(db, forwarded, notifier),
+        BaseApiEndpoint(),
+        ComputeTaskEndpoint(),
+    ]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aioconductor.context import RequestContext
+from aioconductor.notifications.notifier import NO_NOTIFICATIONS, Notifications
 from aioconductor.objects.catalog import NOVA_OBJECT_VERSIONS
 from aioconductor.objects.primitives import ObjectPrimitive
 
@@ -40,6 +41,8 @@ class ClassCall:
     objname: str
     # The caller's manifest: every object in the tree of `objname` at the caller's version.
     versions: dict[str, str]
+    # Where the notifications nova would send from this method go (off the RPC's time).
+    notifier: Notifications = field(default=NO_NOTIFICATIONS)
 
     def version_of(self, objname: str) -> str:
         """Version to build `objname` at: the caller's, else nova 34's."""
