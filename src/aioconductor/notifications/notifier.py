@@ -93,8 +93,9 @@ class _Outgoing:
 
 
 class Notifier:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, publish_deadline: float = PUBLISH_DEADLINE) -> None:
         self._settings = settings
+        self._deadline = publish_deadline
         self._options: NotificationOptions = settings.notifications
         drivers = self._options.sending_drivers
         self._amqp_drivers = [d for d in drivers if d in ("messaging", "messagingv2")]
@@ -222,7 +223,7 @@ class Notifier:
         failures = 0
         while True:
             try:
-                await asyncio.wait_for(self._publish(item), PUBLISH_DEADLINE)
+                await asyncio.wait_for(self._publish(item), self._deadline)
             except (AmqpError, OSError, TimeoutError) as exc:
                 self._channel = None
                 failures += 1
@@ -237,7 +238,7 @@ class Notifier:
                     item.topic,
                     str(exc) or type(exc).__name__,
                 )
-                await asyncio.sleep(min(failures, _RETRY_PAUSE_MAX))
+                await asyncio.sleep(min(failures * self._deadline / 10, _RETRY_PAUSE_MAX))
                 continue
             NOTIFICATIONS_SENT.labels(item.event_type).inc()
             return
@@ -253,7 +254,7 @@ class Notifier:
             item.body,
             _properties(),
             mandatory=False,
-            timeout=PUBLISH_DEADLINE,
+            timeout=self._deadline,
         )
 
     async def _ready_channel(self) -> Channel:
