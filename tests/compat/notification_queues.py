@@ -26,13 +26,17 @@ SHAPES: dict[str, str] = {
     "_context_timestamp": r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}",
     "_context_request_id": f"req-{_UUID}",
 }
-# payload fields unique per run (nova_object.data of a versioned payload, or a legacy one)
-PAYLOAD_SHAPES: dict[str, str] = {
-    "uuid": _UUID,
-    "last_seen_up": r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ",
-    "audit_period_beginning": r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}",
-    "audit_period_ending": r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}",
+# the forms nova writes a time in: a DateTime field, strtime, str() of an aware datetime
+_TIME_FORMS = {
+    "datetime-field": r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ",
+    "strtime": r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}",
+    "str-aware": r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?\+00:00",
 }
+_ANY_TIME = "|".join(f"(?P<{name.replace('-', '_')}>{p})" for name, p in _TIME_FORMS.items())
+# payload fields unique per run (nova_object.data of a versioned payload, or a legacy one)
+_TIMES = ("last_seen_up", "audit_period_beginning", "audit_period_ending", "created_at",
+          "updated_at", "launched_at", "terminated_at", "deleted_at")  # fmt: skip
+PAYLOAD_SHAPES: dict[str, str] = {"uuid": _UUID, **dict.fromkeys(_TIMES, _ANY_TIME)}
 
 
 def collect(
@@ -40,7 +44,8 @@ def collect(
 ) -> dict[str, list[dict[str, Any]]]:
     """Every message on each queue (waiting up to `wait` s for `expect` counts, then a
     moment more for surplus ones), decoded; the queues are deleted afterwards."""
-    return asyncio.run(_collect(list(queues), expect or {}, wait))
+    names = list(queues)
+    return asyncio.run(_collect(names, expect or {}, wait)) if names else {}
 
 
 async def _collect(
@@ -121,6 +126,10 @@ def _payload_by_shape(payload: Any) -> Any:
 
 
 def _shape(value: Any, pattern: str) -> Any:
-    if value is None:
-        return None
-    return f"<{pattern}>" if re.fullmatch(pattern, str(value)) else f"<bad form: {value!r}>"
+    if value is None or value == "":
+        return value
+    match = re.fullmatch(pattern, str(value))
+    if match is None:
+        return f"<bad form: {value!r}>"
+    form = next((name for name, text in match.groupdict().items() if text is not None), None)
+    return f"<{form or pattern}>"

@@ -164,28 +164,39 @@ NOTIFYING = (
 )
 
 
-def test_instance_update_notifications_are_not_dropped_silently(tmp_path: Path) -> None:
-    conf = write(tmp_path / "nova.conf", NOTIFYING)
+def test_instance_update_notifications_are_served_natively(tmp_path: Path) -> None:
+    conf = write(tmp_path / "nova.conf", NOTIFYING + "[aioconductor]\nfallback_host = old\n")
+    settings = load_settings([conf], env={})
+    assert settings.instance_update_notifications
+    assert settings.forwarded_pairs == frozenset()
+
+
+SHARES = NOTIFYING + "[notifications]\nnotification_format = both\ninclude_share_mapping = true\n"
+
+
+def test_notifications_we_cannot_build_are_not_dropped_silently(tmp_path: Path) -> None:
+    conf = write(tmp_path / "nova.conf", SHARES)
     with pytest.raises(ConfigError) as err:
         load_settings([conf], env={})
     message = str(err.value)
-    assert "[notifications] notify_on_state_change = vm_and_task_state" in message
+    assert "[notifications] include_share_mapping = true" in message
+    assert "Instance.save" in message
     assert "fallback_host" in message
     assert "drop_instance_update_notifications" in message
 
 
 def test_with_a_legacy_conductor_instance_save_is_forwarded(tmp_path: Path) -> None:
-    conf = write(tmp_path / "nova.conf", NOTIFYING + "[aioconductor]\nfallback_host = old\n")
+    conf = write(tmp_path / "nova.conf", SHARES + "[aioconductor]\nfallback_host = old\n")
     assert load_settings([conf], env={}).forwarded_pairs == {("Instance", "save")}
 
 
 def test_dropping_them_is_an_explicit_choice(tmp_path: Path) -> None:
     conf = write(
         tmp_path / "nova.conf",
-        NOTIFYING + "[aioconductor]\ndrop_instance_update_notifications = true\n",
+        SHARES + "[aioconductor]\ndrop_instance_update_notifications = true\n",
     )
     settings = load_settings([conf], env={})
-    assert settings.instance_update_notifications
+    assert settings.unserved_notifications == {("Instance", "save")}
     assert settings.forwarded_pairs == frozenset()
 
 

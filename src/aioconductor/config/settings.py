@@ -160,8 +160,9 @@ class AioConductorOptions(_Section):
     log_format: Literal["text", "json"] = "text"
     drop_instance_update_notifications: bool = Field(
         False,
-        description="serve Instance.save natively even though nova.conf asks for "
-        "instance.update notifications, which aioconductor does not send",
+        description="serve Instance.save natively although nova.conf asks for "
+        "instance.update notifications aioconductor cannot build (include_share_mapping), "
+        "and drop those",
     )
     notification_queue_size: int = Field(
         1000,
@@ -192,6 +193,12 @@ class NotificationOptions(BaseModel):
     notify_on_state_change: Literal["vm_state", "vm_and_task_state"] | None = None
     bdms_in_notifications: bool = False
     include_share_mapping: bool = False
+    # what the payloads also read: [DEFAULT] instance_usage_audit_period, and the legacy
+    # payload's image URL from [glance] api_servers / valid_interfaces / region_name
+    audit_period: str = Field("month", pattern=r"^(hour|month|day|year)(@([0-9]+))?$")
+    glance_api_servers: tuple[str, ...] = ()
+    glance_interfaces: tuple[str, ...] = ("internal", "public")
+    glance_region: str | None = None
 
     @property
     def sending_drivers(self) -> tuple[str, ...]:
@@ -272,12 +279,17 @@ class Settings(BaseModel):
     @property
     def unserved_notifications(self) -> frozenset[tuple[str, str]]:
         """Native methods whose notifications this configuration asks for and we cannot
-        send: they keep the forward-or-refuse rule (docs/native-methods.md)."""
+        build: they keep the forward-or-refuse rule (docs/native-methods.md). Those are the
+        ones sent through a driver we do not have (routing, test), and instance.update with
+        `[notifications] include_share_mapping` (share payloads are not built)."""
+        notes = self.notifications
         pairs: set[tuple[str, str]] = set()
-        if self.instance_update_notifications:
-            pairs.add(("Instance", "save"))
-        if self.notifications.unsupported_drivers and self.notifications.versioned:
+        if notes.unsupported_drivers and notes.versioned:
             pairs.update({("Service", "create"), ("Service", "save")})
+        if self.instance_update_notifications and (
+            notes.unsupported_drivers or (notes.include_share_mapping and notes.versioned)
+        ):
+            pairs.add(("Instance", "save"))
         return frozenset(pairs)
 
     @property
@@ -481,9 +493,13 @@ _NOTIFICATION_OPTIONS = {
     "notify_on_state_change": ("notifications", "notify_on_state_change"),
     "bdms_in_notifications": ("notifications", "bdms_in_notifications"),
     "include_share_mapping": ("notifications", "include_share_mapping"),
+    "audit_period": ("DEFAULT", "instance_usage_audit_period"),
+    "glance_api_servers": ("glance", "api_servers"),
+    "glance_interfaces": ("glance", "valid_interfaces"),
+    "glance_region": ("glance", "region_name"),
 }
 _DEPRECATED_IN_DEFAULT = ("notify_on_state_change", "notification_format")
-_LIST_OPTIONS = ("topics", "versioned_topics")
+_LIST_OPTIONS = ("topics", "versioned_topics", "glance_api_servers", "glance_interfaces")
 
 
 def _notification_values(conf: nova_conf.NovaConf) -> dict[str, Any]:
@@ -578,23 +594,24 @@ def load_settings(
         raise ConfigError(f"[{section}] {key}: {err['msg']} (got {err.get('input')!r})") from None
     if settings.database_connection is not None:
         settings.async_database_url()  # fail now, with the section name, on a bad scheme
-    unsupported = settings.notifications.unsupported_drivers
-    if unsupported and settings.notifications.versioned and not settings.aio.fallback_host:
-        raise ConfigError(
-            f"[oslo_messaging_notifications] driver = {unsupported[0]}: aioconductor cannot "
-            "send through this driver the service.create/service.update notifications "
-            "nova-conductor sends: set [aioconductor] fallback_host to leave Service.create "
-            "and Service.save to a nova-conductor, or use messaging, messagingv2, log or noop"
+    unserved = settings.unserved_notifications
+    if unserved and not settings.aio.fallback_host:
+        names = ", ".join(sorted(f"{o}.{m}" for o, m in unserved))
+        notes = settings.notifications
+        why = (
+            f"[oslo_messaging_notifications] driver = {notes.unsupported_drivers[0]}"
+            if notes.unsupported_drivers
+            else "[notifications] include_share_mapping = true"
         )
-    if (
-        settings.instance_update_notifications
-        and not settings.aio.fallback_host
-        and not settings.aio.drop_instance_update_notifications
-    ):
-        raise ConfigError(
-            f"[notifications] notify_on_state_change = {settings.notify_on_state_change} asks "
-            "nova-conductor to send instance.update on every Instance.save, and aioconductor "
-            "does not send it: set [aioconductor] fallback_host to forward Instance.save to a "
-            "nova-conductor, or [aioconductor] drop_instance_update_notifications = true"
-        )
+        if ("Service", "create") in unserved or not settings.aio.drop_instance_update_notifications:
+            raise ConfigError(
+                f"{why}: aioconductor cannot build the notifications nova-conductor sends "
+                f"from {names}: set [aioconductor] fallback_host to leave them to a "
+                "nova-conductor"
+                + (
+                    ""
+                    if ("Service", "create") in unserved
+                    else ", or [aioconductor] drop_instance_update_notifications = true"
+                )
+            )
     return settings

@@ -54,6 +54,14 @@ class Notifications(Protocol):
     """What a native handler needs: is a kind of notification on, and send one."""
 
     @property
+    def options(self) -> NotificationOptions: ...
+
+    @property
+    def host(self) -> str:
+        """Our [DEFAULT] host: nova-conductor's own, in the publishers it names itself."""
+        ...
+
+    @property
     def legacy(self) -> bool: ...
 
     @property
@@ -76,6 +84,8 @@ class NoNotifications:
 
     legacy = False
     versioned = False
+    options = NotificationOptions()
+    host = ""
 
     def emit(self, ctx: RequestContext, **_: Any) -> None:
         return None
@@ -110,6 +120,14 @@ class Notifier:
         self._sender: asyncio.Task[None] | None = None
         self._connecting: asyncio.Task[None] | None = None
         self._log_dropped = ThrottledLog(log)
+
+    @property
+    def options(self) -> NotificationOptions:
+        return self._options
+
+    @property
+    def host(self) -> str:
+        return self._settings.host
 
     @property
     def legacy(self) -> bool:

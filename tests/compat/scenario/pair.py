@@ -14,12 +14,13 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pymysql
 
+from tests.compat.notification_queues import collect
 from tests.compat.nova_processes import (
     aioconductor_serving,
     nova_conf,
@@ -40,23 +41,42 @@ class Outcome:
     direct_tables: dict[str, list[dict[str, Any]]]
     our_tables: dict[str, list[dict[str, Any]]]
     our_log: str
+    # notification queue -> messages each side published while the scenario ran
+    direct_notifications: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    our_notifications: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
-def run_pair(scenario: Path, tmp_path: Path, tables: Sequence[str] = ()) -> Outcome:
+def run_pair(
+    scenario: Path,
+    tmp_path: Path,
+    tables: Sequence[str] = (),
+    *,
+    extra_conf: str = "",
+    notification_queues: Sequence[str] = (),
+) -> Outcome:
+    """`extra_conf` is added to both nova.conf files; the `notification_queues` (oslo's
+    default queues `<topic>.<priority>`) are read after each run."""
     exchange = f"aioc_scn_{uuid.uuid4().hex[:8]}"
+    queues = list(notification_queues)
     with nova_database("scn_direct") as direct_db, nova_database("scn_ours") as our_db:
-        direct_conf = nova_conf(tmp_path / "direct.conf", exchange, direct_db)
-        our_conf = nova_conf(tmp_path / "ours.conf", exchange, our_db)
+        direct_conf = nova_conf(tmp_path / "direct.conf", exchange, direct_db, extra_conf)
+        our_conf = nova_conf(tmp_path / "ours.conf", exchange, our_db, extra_conf)
         with ThreadPoolExecutor(2) as pool:
             seeds = [pool.submit(_phase, scenario, "seed", "direct", c)
                      for c in (direct_conf, our_conf)]  # fmt: skip
             for seeded in seeds:
                 seeded.result()
+        collect(queues)  # what the seeds sent is nobody's result
         direct = _phase(scenario, "run", "direct", direct_conf)
+        theirs = collect(queues)
         log = tmp_path / "aioconductor.log"
         with aioconductor_serving(our_conf, log):
             ours = _phase(scenario, "run", "indirect", our_conf)
+            expect = {q: len(m) for q, m in theirs.items()}
+            mine = collect(queues, expect=expect, wait=15) if queues else {}
         return Outcome(
+            direct_notifications=theirs,
+            our_notifications=mine,
             direct=direct,
             ours=ours,
             direct_tables={t: dump_table(direct_db, t) for t in tables},
