@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.compat.notification_queues import by_shape
+from tests.compat.nova_processes import free_port
 from tests.compat.scenario.pair import assert_same_steps, diff, run_pair
 
 pytestmark = [pytest.mark.connected, pytest.mark.compat]
@@ -40,6 +41,8 @@ def test_instance_update_notifications_match_nova(tmp_path: Path, case: str) -> 
         "[oslo_messaging_notifications]\n"
         + "".join(f"driver = {d}\n" for d in drivers)
         + f"topics = n_{tag}\n"
+        # a port of its own: other conductors may run on this machine
+        + f"[aioconductor]\nmetrics_bind = 127.0.0.1:{free_port()}\n"
     )
     queues = [f"vn_{tag}.info", f"n_{tag}.info"]
     outcome = run_pair(SCENARIO, tmp_path, extra_conf=extra, notification_queues=queues)
@@ -58,3 +61,6 @@ def test_instance_update_notifications_match_nova(tmp_path: Path, case: str) -> 
     # the scenario notifies: neither side may go quiet where the other speaks
     assert (len(legacy) > 0) == (fmt != "versioned")
     assert (len(versioned) > 0) == (fmt != "unversioned")
+    if "bdms_in_notifications" in more:  # the volume is there, the image disk is not
+        devices = versioned[0]["body"]["payload"]["nova_object.data"]["block_devices"]
+        assert [d["nova_object.data"]["tag"] for d in devices] == ["data"]

@@ -20,6 +20,7 @@ import pytest
 from tests.compat.notification_queues import by_shape, collect
 from tests.compat.nova_processes import (
     aioconductor_serving,
+    free_port,
     nova_conf,
     nova_database,
     run_nova_script,
@@ -41,6 +42,8 @@ def _notifying_conf(fmt: str, drivers: list[str], topics: dict[str, list[str]]) 
     lines.append("[oslo_messaging_notifications]")
     lines += [f"driver = {d}" for d in drivers]
     lines.append("topics = " + ",".join(topics["legacy"]))
+    # a port of its own: other conductors may run on this machine
+    lines += ["[aioconductor]", f"metrics_bind = 127.0.0.1:{free_port()}"]
     return "\n".join(lines) + "\n"
 
 

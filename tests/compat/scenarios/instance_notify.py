@@ -45,6 +45,16 @@ def seed(ctx, objects):
         inst.info_cache = objects.InstanceInfoCache(network_info=network_model.NetworkInfo([vif]))
         inst.create()
         objects.Tag(ctx, resource_id=uuid, tag="blue").create()
+        # a volume (in the payload with bdms_in_notifications) and the image disk (never)
+        for n, (source, volume, boot) in enumerate(
+            (("image", None, 0), ("volume", f"7b{uuid[2:]}", None))
+        ):
+            objects.BlockDeviceMapping(
+                ctx, instance_uuid=uuid, uuid=f"8c{uuid[2:-1]}{n}", source_type=source,
+                destination_type="local" if volume is None else "volume", volume_id=volume,
+                image_id=IMAGE if volume is None else None, boot_index=boot,
+                device_name=f"/dev/vd{'ab'[n]}", delete_on_termination=volume is None,
+                tag="data" if volume else None).create()  # fmt: skip
 
 
 def _user_context():
