@@ -26,8 +26,11 @@ CASES = {
     "both-vm_and_task_state-messagingv2": (
         "both", "vm_and_task_state", ["messagingv2"], "bdms_in_notifications = true\n",
     ),
-    # ceilometer's classic: legacy only, vm_state changes only, the bare 1.0 body
-    "unversioned-vm_state-messaging": ("unversioned", "vm_state", ["messaging"], ""),
+    # ceilometer's classic: legacy only, vm_state changes only, the bare 1.0 body, and the
+    # image URL from [glance] api_servers
+    "unversioned-vm_state-messaging": (
+        "unversioned", "vm_state", ["messaging"], "[glance]\napi_servers = http://glance.test:9292\n",
+    ),
 }  # fmt: skip
 
 
@@ -61,6 +64,9 @@ def test_instance_update_notifications_match_nova(tmp_path: Path, case: str) -> 
     # the scenario notifies: neither side may go quiet where the other speaks
     assert (len(legacy) > 0) == (fmt != "versioned")
     assert (len(versioned) > 0) == (fmt != "unversioned")
+    if "api_servers" in more:
+        url = legacy[0]["body"]["payload"]["image_ref_url"]
+        assert url == "http://glance.test:9292/images/c1111111-1111-4111-8111-111111111111"
     if "bdms_in_notifications" in more:  # the volume is there, the image disk is not
         devices = versioned[0]["body"]["payload"]["nova_object.data"]["block_devices"]
         assert [d["nova_object.data"]["tag"] for d in devices] == ["data"]
