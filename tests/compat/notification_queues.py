@@ -40,18 +40,25 @@ PAYLOAD_SHAPES: dict[str, str] = {"uuid": _UUID, **dict.fromkeys(_TIMES, _ANY_TI
 
 
 def collect(
-    queues: Iterable[str], *, expect: dict[str, int] | None = None, wait: float = 0.0
+    queues: Iterable[str],
+    *,
+    expect: dict[str, int] | None = None,
+    wait: float = 0.0,
+    url: str | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """Every message on each queue (waiting up to `wait` s for `expect` counts, then a
-    moment more for surplus ones), decoded; the queues are deleted afterwards."""
+    moment more for surplus ones), decoded; the queues are deleted afterwards. `url`: the
+    broker and vhost (amqp://), by default the test session's."""
     names = list(queues)
-    return asyncio.run(_collect(names, expect or {}, wait)) if names else {}
+    if not names:
+        return {}
+    return asyncio.run(_collect(names, expect or {}, wait, url or rabbit.url("amqp")))
 
 
 async def _collect(
-    queues: list[str], expect: dict[str, int], wait: float
+    queues: list[str], expect: dict[str, int], wait: float, url: str
 ) -> dict[str, list[dict[str, Any]]]:
-    connection = await aio_pika.connect(rabbit.url("amqp"))
+    connection = await aio_pika.connect(url)
     found: dict[str, list[dict[str, Any]]] = {q: [] for q in queues}
     try:
         channel = await connection.channel()

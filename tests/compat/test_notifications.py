@@ -10,6 +10,7 @@ compared by form.
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,19 +37,23 @@ def databases() -> Iterator[tuple[str, str]]:
         yield direct, ours
 
 
-def _notifying_conf(fmt: str, drivers: list[str], topics: dict[str, list[str]]) -> str:
+def _notifying_conf(
+    fmt: str, drivers: list[str], topics: dict[str, list[str]], url: str | None
+) -> str:
     lines = ["[notifications]", f"notification_format = {fmt}"]
     lines.append("versioned_notifications_topics = " + ",".join(topics["versioned"]))
     lines.append("[oslo_messaging_notifications]")
     lines += [f"driver = {d}" for d in drivers]
     lines.append("topics = " + ",".join(topics["legacy"]))
+    if url:
+        lines.append(f"transport_url = {url.replace('amqp://', 'rabbit://')}")
     # a port of its own: other conductors may run on this machine
     lines += ["[aioconductor]", f"metrics_bind = 127.0.0.1:{free_port()}"]
     return "\n".join(lines) + "\n"
 
 
 def _run_both(
-    tmp_path: Path, databases: tuple[str, str], extra: str, queues: list[str]
+    tmp_path: Path, databases: tuple[str, str], extra: str, queues: list[str], url: str | None
 ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]]]:
     exchange = f"aioc_ntf_{uuid.uuid4().hex[:8]}"
     host = f"compute-{uuid.uuid4().hex[:6]}"
@@ -57,13 +62,13 @@ def _run_both(
     run_nova_script(
         "notify_service.py", {"mode": "direct", "config_file": str(direct_conf), "host": host}
     )
-    theirs = collect(queues)
+    theirs = collect(queues, url=url)
     our_conf = nova_conf(tmp_path / "ours.conf", exchange, our_db, extra)
     with aioconductor_serving(our_conf, tmp_path / "ours.log"):
         run_nova_script(
             "notify_service.py", {"mode": "indirect", "config_file": str(our_conf), "host": host}
         )
-        ours = collect(queues, expect={q: len(m) for q, m in theirs.items()}, wait=15)
+        ours = collect(queues, expect={q: len(m) for q, m in theirs.items()}, wait=15, url=url)
     return theirs, ours
 
 
@@ -86,19 +91,36 @@ CASES = {
     "unversioned-messagingv2": ("unversioned", ["messagingv2"]),
     # noop next to a real driver is ignored; log sends to a logger, not the broker
     "versioned-v2-noop-log": ("versioned", ["messagingv2", "noop", "log"]),
+    # [oslo_messaging_notifications] transport_url: another vhost, a second connection
+    "versioned-messaging-other-vhost": ("versioned", ["messaging"]),
 }
+
+
+@pytest.fixture(scope="module")
+def other_vhost() -> Iterator[str]:
+    """A virtual host of its own for notifications (amqp:// URL)."""
+    name = f"aioc_ntf_{uuid.uuid4().hex[:8]}"
+    for args in (["add_vhost", name], ["set_permissions", "-p", name, "guest", ".*", ".*", ".*"]):
+        subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True)
+    try:
+        yield f"amqp://guest:guest@127.0.0.1:5672/{name}"
+    finally:
+        delete = ["rabbitmqctl", "-q", "delete_vhost", name]
+        subprocess.run(delete, check=False, capture_output=True)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_service_notifications_match_nova(
-    tmp_path: Path, databases: tuple[str, str], case: str
+    tmp_path: Path, databases: tuple[str, str], case: str, request: pytest.FixtureRequest
 ) -> None:
     fmt, drivers = CASES[case]
+    url = request.getfixturevalue("other_vhost") if "other-vhost" in case else None
     tag = uuid.uuid4().hex[:8]
     versioned_topics = [f"vn_{tag}", f"vn2_{tag}"] if fmt == "both" else [f"vn_{tag}"]
     topics = {"versioned": versioned_topics, "legacy": [f"n_{tag}"]}
     queues = [f"{t}.info" for t in versioned_topics + topics["legacy"]]
-    theirs, ours = _run_both(tmp_path, databases, _notifying_conf(fmt, drivers, topics), queues)
+    conf = _notifying_conf(fmt, drivers, topics, url)
+    theirs, ours = _run_both(tmp_path, databases, conf, queues, url)
     _assert_same(theirs, ours)
     sent = [m["body"]["event_type"] for q in versioned_topics for m in theirs[f"{q}.info"]]
     if fmt == "unversioned":
