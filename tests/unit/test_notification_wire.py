@@ -110,3 +110,20 @@ def test_a_disabled_format_sends_nothing() -> None:
     notifier = Notifier(settings)
     assert notifier.legacy
     assert not notifier.versioned
+
+
+def test_a_payload_json_cannot_carry_is_dropped_not_raised() -> None:
+    async def emit() -> Notifier:
+        notifier = _notifier(("messagingv2",))
+        notifier.emit(
+            RequestContext.from_wire({}),
+            publisher_id="p",
+            event_type="service.update",
+            payload={"x": object()},
+            versioned=True,
+        )
+        return notifier
+
+    before = _dropped("unbuildable")
+    assert asyncio.run(emit()).pending == 0
+    assert _dropped("unbuildable") - before == 1

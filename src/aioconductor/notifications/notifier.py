@@ -5,8 +5,8 @@ broker has it, forever with `retry = -1`). Here the RPC only builds the message 
 in a bounded queue; one task per worker publishes it. A broker that is slow, blocked or gone
 therefore costs the RPC nothing: the queue fills, and every notification that finds it full,
 or fails `retry + 1` times, is dropped, counted in
-`aioconductor_notifications_dropped_total{reason}` and logged (throttled), as nova logs and
-drops a notification it could not send.
+`aioconductor_notifications_dropped_total{reason}` (queue_full, failed, unbuildable,
+shutdown) and logged (throttled), as nova logs and drops a notification it could not send.
 
 Drivers, as `[oslo_messaging_notifications] driver` names them: `messaging` (the bare 1.0
 body), `messagingv2` (the 2.0 envelope), `log` (one line on the logger
@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -99,7 +98,6 @@ class _Outgoing:
     topic: str  # the routing key and the default queue: `<topic>.<priority>`
     body: bytes
     event_type: str
-    queued_at: float
 
 
 class Notifier:
@@ -207,6 +205,27 @@ class Notifier:
     ) -> None:
         if not (self.versioned if versioned else self.legacy):
             return
+        try:
+            self._queue_message(ctx, publisher_id, event_type, payload, versioned, priority)
+        except Exception:  # a notification never fails the RPC that sends it
+            NOTIFICATIONS_DROPPED.labels("unbuildable").inc()
+            self._log_dropped(
+                "notification unbuildable",
+                logging.ERROR,
+                "dropped notification %s: it could not be built",
+                event_type,
+                exc_info=True,
+            )
+
+    def _queue_message(
+        self,
+        ctx: RequestContext,
+        publisher_id: str,
+        event_type: str,
+        payload: Any,
+        versioned: bool,
+        priority: str,
+    ) -> None:
         message = wire.notification(publisher_id, event_type, priority, payload)
         if self._log_driver:
             _log_notification(message, priority)
@@ -214,11 +233,10 @@ class Notifier:
             return
         context = wire.redacted_context(ctx.raw)
         topics = self._options.versioned_topics if versioned else self._options.topics
-        now = time.monotonic()
         for driver in self._amqp_drivers:
             body = wire.amqp_body(message, context, envelope=driver == "messagingv2")
             for topic in topics:
-                item = _Outgoing(f"{topic}.{priority.lower()}", body, event_type, now)
+                item = _Outgoing(f"{topic}.{priority.lower()}", body, event_type)
                 try:
                     self._queue.put_nowait(item)
                 except asyncio.QueueFull:
@@ -232,6 +250,9 @@ class Notifier:
             item = await self._queue.get()
             try:
                 await self._send(item, retry)
+            except Exception as exc:  # a bug here must not stop every later notification
+                log.exception("sending notification %s failed", item.event_type)
+                self._drop(item, "failed", exc)
             finally:
                 self._queue.task_done()
 

@@ -121,6 +121,6 @@ NOTIFICATIONS_SENT = Counter(
 NOTIFICATIONS_DROPPED = Counter(
     f"{_PREFIX}_notifications_dropped_total",
     "Notifications dropped: queue_full (the broker is slower than the RPCs), failed (retry "
-    "attempts spent), shutdown",
+    "attempts spent), unbuildable (a payload JSON cannot carry), shutdown",
     ["reason"],
 )
