@@ -85,8 +85,9 @@ def _assert_same(
 CASES = {
     # the configuration of the issue's silent gap: versioned, through the 2.0 envelope
     "versioned-messagingv2": ("versioned", ["messagingv2"]),
-    # two drivers and two versioned topics at once: every message on every queue, twice
-    "both-messaging-and-v2": ("both", ["messaging", "messagingv2"]),
+    # two drivers and two versioned topics at once: every message on every queue, twice, in
+    # oslo's driver order (its entry points'), not nova.conf's
+    "both-messaging-and-v2": ("both", ["messagingv2", "messaging"]),
     # nova's default format sends no versioned notification: neither may we
     "unversioned-messagingv2": ("unversioned", ["messagingv2"]),
     # noop next to a real driver is ignored; log sends to a logger, not the broker

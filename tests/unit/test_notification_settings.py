@@ -121,3 +121,10 @@ def _write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "nova.conf"
     path.write_text(text)
     return path
+
+
+def test_drivers_load_once_in_oslo_entry_point_order(tmp_path: Path) -> None:
+    text = "[oslo_messaging_notifications]\ndriver = messagingv2\ndriver = messaging\n"
+    text += "driver = messagingv2\ndriver = log\n"
+    notes = load_settings([_write(tmp_path, text)], env={}).notifications
+    assert notes.sending_drivers == ("log", "messaging", "messagingv2")

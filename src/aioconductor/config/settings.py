@@ -177,6 +177,9 @@ NOTIFICATION_DRIVERS = frozenset({"messaging", "messagingv2", "log", "noop"})
 # oslo.messaging drivers we do not build: a nova.conf naming one keeps the emitting methods
 # on the legacy conductor (or is refused without one)
 UNSUPPORTED_NOTIFICATION_DRIVERS = frozenset({"routing", "test"})
+# stevedore loads each named driver once, in oslo.messaging's entry-point order, whatever
+# the order or repetitions in nova.conf: the order messages of one event reach a queue
+_DRIVER_ENTRY_POINTS = ("log", "messaging", "messagingv2", "noop", "routing", "test")
 
 
 class NotificationOptions(BaseModel):
@@ -204,8 +207,7 @@ class NotificationOptions(BaseModel):
     def sending_drivers(self) -> tuple[str, ...]:
         """The drivers oslo would load and that send something (noop sends nothing; a name
         stevedore does not know is skipped, as oslo skips it)."""
-        known = NOTIFICATION_DRIVERS | UNSUPPORTED_NOTIFICATION_DRIVERS
-        return tuple(d for d in self.drivers if d in known and d != "noop")
+        return tuple(d for d in _DRIVER_ENTRY_POINTS if d in self.drivers and d != "noop")
 
     @property
     def unsupported_drivers(self) -> tuple[str, ...]:

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 OLD_FIELDS = ("vm_state", "task_state", "display_name")
 _LEGACY_NEEDS = ("flavor", "metadata", "system_metadata")
-_VERSIONED_NEEDS = ("flavor", "metadata", "system_metadata", "info_cache", "tags")
+_VERSIONED_NEEDS = ("info_cache", "tags")
 
 
 def old_values(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -71,8 +71,9 @@ async def _send(call: InstanceCall, old: Mapping[str, Any], mode: str) -> None:
         given = {}
         if new.get("display_name") != old["display_name"]:
             old_display_name = old["display_name"]
-    needs = _VERSIONED_NEEDS if notifier.versioned else _LEGACY_NEEDS
-    instance = await _loaded(call, needs)
+    # nova builds (and sends) the legacy message before it reads what only the versioned
+    # payload needs: a lazy load failing there still lets the legacy message out
+    instance = await _loaded(call, dict(call.obj.data), _LEGACY_NEEDS)
     state_fields = payloads.states(instance, **given)
     now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
     audit = audit_period.current(notifier.options.audit_period, now)
@@ -102,6 +103,7 @@ async def _send(call: InstanceCall, old: Mapping[str, Any], mode: str) -> None:
             versioned=False,
         )
     if notifier.versioned:
+        instance = await _loaded(call, instance, _VERSIONED_NEEDS)
         block_devices = None
         if notifier.options.bdms_in_notifications:
             from aioconductor.objects.block_device import instance_rows
@@ -119,9 +121,10 @@ async def _send(call: InstanceCall, old: Mapping[str, Any], mode: str) -> None:
         )
 
 
-async def _loaded(call: InstanceCall, needs: tuple[str, ...]) -> dict[str, Any]:
+async def _loaded(
+    call: InstanceCall, instance: dict[str, Any], needs: tuple[str, ...]
+) -> dict[str, Any]:
     """The saved instance with the fields the payloads read, lazy-loaded where missing."""
-    instance = dict(call.obj.data)
     missing = [name for name in needs if name not in instance]
     if missing:
         from aioconductor.objects._instance_get import read_instance
