@@ -182,6 +182,17 @@ UNSUPPORTED_NOTIFICATION_DRIVERS = frozenset({"routing", "test"})
 _DRIVER_ENTRY_POINTS = ("log", "messaging", "messagingv2", "noop", "routing", "test")
 
 
+class GlanceOptions(BaseModel):
+    """[glance]: where nova's legacy notification says the image lives."""
+
+    model_config = ConfigDict(frozen=True)
+
+    api_servers: tuple[str, ...] = ()
+    endpoint_override: str | None = None
+    interfaces: tuple[str, ...] = ("internal", "public")
+    region: str | None = None
+
+
 class NotificationOptions(BaseModel):
     """[oslo_messaging_notifications] and [notifications]: what nova would send, and where."""
 
@@ -197,11 +208,22 @@ class NotificationOptions(BaseModel):
     bdms_in_notifications: bool = False
     include_share_mapping: bool = False
     # what the payloads also read: [DEFAULT] instance_usage_audit_period, and the legacy
-    # payload's image URL from [glance] api_servers / valid_interfaces / region_name
+    # payload's image URL from [glance] api_servers / endpoint_override / valid_interfaces /
+    # region_name
     audit_period: str = Field("month", pattern=r"^(hour|month|day|year)(@([0-9]+))?$")
     glance_api_servers: tuple[str, ...] = ()
+    glance_endpoint_override: str | None = None
     glance_interfaces: tuple[str, ...] = ("internal", "public")
     glance_region: str | None = None
+
+    @property
+    def glance(self) -> GlanceOptions:
+        return GlanceOptions(
+            api_servers=self.glance_api_servers,
+            endpoint_override=self.glance_endpoint_override,
+            interfaces=self.glance_interfaces,
+            region=self.glance_region,
+        )
 
     @property
     def sending_drivers(self) -> tuple[str, ...]:
@@ -497,6 +519,7 @@ _NOTIFICATION_OPTIONS = {
     "include_share_mapping": ("notifications", "include_share_mapping"),
     "audit_period": ("DEFAULT", "instance_usage_audit_period"),
     "glance_api_servers": ("glance", "api_servers"),
+    "glance_endpoint_override": ("glance", "endpoint_override"),
     "glance_interfaces": ("glance", "valid_interfaces"),
     "glance_region": ("glance", "region_name"),
 }

@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from aioconductor.config.settings import GlanceOptions
 from aioconductor.objects.primitives import dt_from_wire, dt_to_wire
 
 UPDATE_PAYLOAD_VERSION = "2.1"  # InstanceUpdatePayload in nova 34.0.0
@@ -247,25 +248,25 @@ _VERSION_SUFFIX = re.compile(r"/v\d+(\.\d+)?/?$")
 def image_ref_url(
     image_ref: str | None,
     ctx_raw: Mapping[str, Any],
-    api_servers: Sequence[str],
-    interfaces: Sequence[str],
-    region: str | None,
+    glance: GlanceOptions,
     pick: Any,
 ) -> tuple[bool, str | None]:
     """glance's generate_image_url as info_from_instance calls it: (found, url).
 
-    `[glance] api_servers`: one of them at random. Otherwise the image endpoint of the
-    caller's service catalog (the first of `valid_interfaces` it has, in `region_name`),
-    without its version, as nova's version discovery then strips it; no endpoint and no
-    token: the image id (nova's fallback); no endpoint with a token: nova's notification
-    fails as a whole, so (False, None).
+    `[glance] api_servers`: one of them at random. Otherwise keystoneauth's endpoint:
+    `[glance] endpoint_override`, else the image entry of the caller's service catalog (the
+    first of `valid_interfaces` it has, in `region_name`; nova's context plugin looks it up
+    without version discovery), with a trailing version replaced by `/` as nova does. No
+    endpoint and no token: the image id (nova's fallback); no endpoint with a token: nova's
+    notification fails as a whole, so (False, None).
     """
-    if api_servers:
-        return True, f"{pick(list(api_servers))}/images/{image_ref}"
-    endpoint = _catalog_endpoint(ctx_raw.get("service_catalog") or [], interfaces, region)
-    if endpoint is not None:
-        root = _VERSION_SUFFIX.sub("", endpoint).rstrip("/") + "/"
-        return True, f"{root}/images/{image_ref}"
+    if glance.api_servers:
+        return True, f"{pick(list(glance.api_servers))}/images/{image_ref}"
+    endpoint = glance.endpoint_override or _catalog_endpoint(
+        ctx_raw.get("service_catalog") or [], glance.interfaces, glance.region
+    )
+    if endpoint:
+        return True, f"{_VERSION_SUFFIX.sub('/', endpoint)}/images/{image_ref}"
     if ctx_raw.get("auth_token") is None:
         return True, image_ref
     return False, None

@@ -79,14 +79,8 @@ async def _send(call: InstanceCall, old: Mapping[str, Any], mode: str) -> None:
     audit = audit_period.current(notifier.options.audit_period, now)
     host = notifier.host
     if notifier.legacy:
-        options = notifier.options
         found, url = payloads.image_ref_url(
-            instance.get("image_ref"),
-            call.ctx.raw,
-            options.glance_api_servers,
-            options.glance_interfaces,
-            options.glance_region,
-            random.choice,
+            instance.get("image_ref"), call.ctx.raw, notifier.options.glance, random.choice
         )
         if not found:  # nova: EndpointNotFound with a token ends the whole notification
             log.error(

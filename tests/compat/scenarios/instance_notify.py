@@ -2,8 +2,9 @@
 a rename, a power-off, a save with nothing changed and a delete (runs in nova's virtualenv).
 
 The first instance is saved with an admin context (no user, no token: no request_id in the
-versioned payload, the image id as the legacy image URL); the second with a user's context,
-as nova-compute saves during a boot (request_id and initiator set).
+versioned payload, the image id as the legacy image URL); the second with a user's context
+and token, as nova-compute saves during a boot (request_id and initiator set, the image URL
+from the caller's service catalog).
 """
 
 U1 = "6a111111-1111-4111-8111-111111111111"
@@ -57,13 +58,19 @@ def seed(ctx, objects):
                 tag="data" if volume else None).create()  # fmt: skip
 
 
+# the caller's catalog, as nova-api passes it on (keystonemiddleware's v2 form)
+CATALOG = [{"type": "image", "name": "glance", "endpoints": [
+    {"region": "RegionOne", "publicURL": "http://glance.pub:9292/v2",
+     "internalURL": "http://glance.int:9292/v2.1"}]}]  # fmt: skip
+
+
 def _user_context():
     from nova import context
 
     return context.RequestContext(
         user_id="u1", project_id="p1", roles=["member"], is_admin=False,
-        request_id="req-6a6a6a6a-1111-4111-8111-111111111111", auth_token=None,
-        user_name="alice", project_name="demo")  # fmt: skip
+        request_id="req-6a6a6a6a-1111-4111-8111-111111111111", auth_token="user-token",
+        user_name="alice", project_name="demo", service_catalog=CATALOG)  # fmt: skip
 
 
 def run(ctx, objects, step):
