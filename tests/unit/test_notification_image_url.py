@@ -29,10 +29,8 @@ def test_api_servers_win() -> None:
 
 
 def test_the_catalog_in_interface_order_with_nova_version_stripping() -> None:
-    assert _url({"service_catalog": CATALOG}) == (
-        True,
-        f"http://int-r1/images/{REF}".replace("int-r1/", "int-r1//"),
-    )
+    # nova replaces a trailing version by "/", then appends "/images/..."
+    assert _url({"service_catalog": CATALOG}) == (True, f"http://int-r1//images/{REF}")
     assert _url({"service_catalog": CATALOG}, interfaces=("public",)) == (
         True,
         f"http://pub-r1:9292/images/{REF}",
