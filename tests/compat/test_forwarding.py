@@ -171,11 +171,11 @@ def test_forwarded_call_fails_fast_when_legacy_is_gone(pair: dict[str, Any]) -> 
     assert results[0]["seconds"] < 15  # an answer, not the 20 s client timeout
 
 
-# instance.update with share mappings is not built natively: Instance.save is forwarded
+# oslo's routing driver is not ours: Instance.save is forwarded (nova-conductor logs that
+# routing has no routing_config, and sends through messagingv2)
 NOTIFYING = (
-    "[notifications]\nnotify_on_state_change = vm_state\nnotification_format = both\n"
-    "include_share_mapping = true\n"
-    "[oslo_messaging_notifications]\ndriver = messagingv2\n"
+    "[notifications]\nnotify_on_state_change = vm_state\n"
+    "[oslo_messaging_notifications]\ndriver = routing\ndriver = messagingv2\n"
 )
 
 
@@ -197,7 +197,7 @@ async def _event_types(queue: Any) -> list[tuple[str, dict[str, Any]]]:
 
 
 def test_instance_update_notifications_come_from_the_legacy_conductor(tmp_path: Path) -> None:
-    """With notifications aioconductor cannot build (include_share_mapping), Instance.save is
+    """With notifications aioconductor cannot send (the routing driver), Instance.save is
     forwarded, so nova-conductor sends the compute.instance.update it would have sent alone."""
     loop = asyncio.new_event_loop()
     with running_pair(tmp_path, NOTIFYING) as running:

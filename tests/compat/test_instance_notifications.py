@@ -22,9 +22,11 @@ pytestmark = [pytest.mark.connected, pytest.mark.compat]
 
 SCENARIO = Path(__file__).with_name("scenarios") / "instance_notify.py"
 CASES = {
-    # every kind at once: both formats, task states, the 2.0 envelope, BDMs in the payload
+    # every kind at once: both formats, task states, the 2.0 envelope, BDMs and shares in
+    # the payload
     "both-vm_and_task_state-messagingv2": (
-        "both", "vm_and_task_state", ["messagingv2"], "bdms_in_notifications = true\n",
+        "both", "vm_and_task_state", ["messagingv2"],
+        "bdms_in_notifications = true\ninclude_share_mapping = true\n",
     ),
     # ceilometer's classic: legacy only, vm_state changes only, the bare 1.0 body, and the
     # image URL from [glance] api_servers
@@ -73,3 +75,6 @@ def test_instance_update_notifications_match_nova(tmp_path: Path, case: str) -> 
     if "bdms_in_notifications" in more:  # the volume is there, the image disk is not
         devices = versioned[0]["body"]["payload"]["nova_object.data"]["block_devices"]
         assert [d["nova_object.data"]["tag"] for d in devices] == ["data"]
+    if "include_share_mapping" in more:
+        shares = versioned[0]["body"]["payload"]["nova_object.data"]["shares"]
+        assert [s["nova_object.data"]["tag"] for s in shares] == ["shared"]

@@ -161,8 +161,8 @@ class AioConductorOptions(_Section):
     drop_instance_update_notifications: bool = Field(
         False,
         description="serve Instance.save natively although nova.conf asks for "
-        "instance.update notifications aioconductor cannot build (include_share_mapping), "
-        "and drop those",
+        "instance updates through a notification driver aioconductor does not have "
+        "(routing, test), and drop those",
     )
     notification_queue_size: int = Field(
         1000,
@@ -303,16 +303,13 @@ class Settings(BaseModel):
     @property
     def unserved_notifications(self) -> frozenset[tuple[str, str]]:
         """Native methods whose notifications this configuration asks for and we cannot
-        build: they keep the forward-or-refuse rule (docs/native-methods.md). Those are the
-        ones sent through a driver we do not have (routing, test), and instance.update with
-        `[notifications] include_share_mapping` (share payloads are not built)."""
+        send: they keep the forward-or-refuse rule (docs/native-methods.md). Those are the
+        ones sent through a driver we do not have (routing, test)."""
         notes = self.notifications
         pairs: set[tuple[str, str]] = set()
         if notes.unsupported_drivers and notes.versioned:
             pairs.update({("Service", "create"), ("Service", "save")})
-        if self.instance_update_notifications and (
-            notes.unsupported_drivers or (notes.include_share_mapping and notes.versioned)
-        ):
+        if self.instance_update_notifications and notes.unsupported_drivers:
             pairs.add(("Instance", "save"))
         return frozenset(pairs)
 
@@ -623,14 +620,10 @@ def load_settings(
     if unserved and not settings.aio.fallback_host:
         names = ", ".join(sorted(f"{o}.{m}" for o, m in unserved))
         notes = settings.notifications
-        why = (
-            f"[oslo_messaging_notifications] driver = {notes.unsupported_drivers[0]}"
-            if notes.unsupported_drivers
-            else "[notifications] include_share_mapping = true"
-        )
+        why = f"[oslo_messaging_notifications] driver = {notes.unsupported_drivers[0]}"
         if ("Service", "create") in unserved or not settings.aio.drop_instance_update_notifications:
             raise ConfigError(
-                f"{why}: aioconductor cannot build the notifications nova-conductor sends "
+                f"{why}: aioconductor cannot send the notifications nova-conductor sends "
                 f"from {names}: set [aioconductor] fallback_host to leave them to a "
                 "nova-conductor"
                 + (

@@ -150,6 +150,7 @@ def versioned_payload(
     audit: tuple[datetime.datetime, datetime.datetime],
     old_display_name: str | None,
     block_devices: list[dict[str, Any]] | None,
+    shares: list[dict[str, Any]] | None,
 ) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for field, source in _INSTANCE_SCHEMA.items():
@@ -162,7 +163,7 @@ def versioned_payload(
     data["ip_addresses"] = ip_payloads(_network_info(instance.get("info_cache")))
     data["flavor"] = flavor_payload(instance["flavor"])
     data["block_devices"] = block_devices
-    data["shares"] = None
+    data["shares"] = shares
     user, project = ctx_raw.get("user_id"), ctx_raw.get("project_id")
     data["request_id"] = ctx_raw.get("request_id") if (project and user) else None
     data["action_initiator_user"] = user
@@ -205,6 +206,23 @@ def block_device_payloads(bdms: Sequence[Mapping[str, Any]]) -> list[dict[str, A
         )
         for bdm in bdms
         if bdm["volume_id"] is not None
+    ]
+
+
+def share_payloads(shares: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """SharePayload.from_instance: every mapping (its export location left out, as nova)."""
+    return [
+        _payload(
+            "SharePayload",
+            "1.0",
+            {
+                "share_mapping_uuid": share["uuid"],
+                "share_id": share["share_id"],
+                "status": share["status"],
+                "tag": share["tag"],
+            },
+        )
+        for share in shares
     ]
 
 

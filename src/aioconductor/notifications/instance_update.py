@@ -98,18 +98,29 @@ async def _send(call: InstanceCall, old: Mapping[str, Any], mode: str) -> None:
         )
     if notifier.versioned:
         instance = await _loaded(call, instance, _VERSIONED_NEEDS)
-        block_devices = None
+        block_devices = shares = None
         if notifier.options.bdms_in_notifications:
             from aioconductor.objects.block_device import instance_rows
 
             rows = await instance_rows(call, instance["uuid"])
             block_devices = payloads.block_device_payloads(rows)
+        if notifier.options.include_share_mapping:
+            from aioconductor.objects.instance_devices import share_mapping_rows
+
+            rows = await share_mapping_rows(call, instance["uuid"])
+            shares = payloads.share_payloads(rows)
         notifier.emit(
             call.ctx,
             publisher_id=f"nova-compute:{host}",
             event_type="instance.update",
             payload=payloads.versioned_payload(
-                instance, call.ctx.raw, state_fields, audit, old_display_name, block_devices
+                instance,
+                call.ctx.raw,
+                state_fields,
+                audit,
+                old_display_name,
+                block_devices,
+                shares,
             ),
             versioned=True,
         )

@@ -46,6 +46,10 @@ def seed(ctx, objects):
         inst.info_cache = objects.InstanceInfoCache(network_info=network_model.NetworkInfo([vif]))
         inst.create()
         objects.Tag(ctx, resource_id=uuid, tag="blue").create()
+        objects.ShareMapping(
+            ctx, uuid=f"9d{uuid[2:]}", instance_uuid=uuid,
+            share_id="9e111111-1111-4111-8111-111111111111", status="active", tag="shared",
+            export_location="10.0.0.9:/export", share_proto="NFS").create()  # fmt: skip
         # a volume (in the payload with bdms_in_notifications) and the image disk (never)
         for n, (source, volume, boot) in enumerate(
             (("image", None, 0), ("volume", f"7b{uuid[2:]}", None))
