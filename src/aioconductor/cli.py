@@ -12,6 +12,8 @@ from aioconductor.config.settings import Settings, load_settings
 from aioconductor.errors import ConfigError
 
 CONFIG_ERROR_EXIT = 2
+BENCH_EXTRA_MISSING_EXIT = 3  # neither a crash (1) nor a bad option (2): install the extra
+BENCH_EXTRA = ("psutil", "matplotlib")  # pyproject.toml's [project.optional-dependencies] bench
 
 
 def _add_config_args(parser: argparse.ArgumentParser) -> None:
@@ -57,6 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["bench"]:
+        missing = _missing_bench_extra()
+        if missing:
+            print(
+                f"aioconductor bench needs the 'bench' extra ({', '.join(missing)} missing): "
+                "pip install 'aioconductor[bench]'",
+                file=sys.stderr,
+            )
+            return BENCH_EXTRA_MISSING_EXIT
         from aioconductor.bench.cli import main as bench_main
 
         return bench_main(argv[1:])
@@ -75,13 +85,22 @@ def main(argv: list[str] | None = None) -> int:
     return _serve(settings, args.workers)
 
 
+def _missing_bench_extra() -> list[str]:
+    """The bench extra's modules this environment lacks (asked before any is imported)."""
+    import importlib.util
+
+    return [name for name in BENCH_EXTRA if importlib.util.find_spec(name) is None]
+
+
 def _check_config(settings: Settings) -> int:
     from aioconductor.objects import load_all, registry
 
     load_all()
     report = settings.masked()
     forwarded = settings.forwarded_pairs
-    report["native_object_methods"] = registry.served_names(forwarded)
+    report["native_object_methods"] = registry.served_names(
+        forwarded, api_database=settings.api_database_connection is not None
+    )
     report["forwarded_object_methods"] = sorted(f"{o}.{m}" for o, m in forwarded)
     print(json.dumps(report, indent=2, sort_keys=True))
     return 0

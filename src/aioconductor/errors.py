@@ -238,6 +238,18 @@ class PciDeviceNotFoundById(NotFound):
     msg_fmt = "PCI device %(id)s not found"
 
 
+class CellMappingNotFound(NotFound):
+    msg_fmt = "Cell %(uuid)s has no mapping."
+
+
+class HostMappingNotFound(Invalid):
+    msg_fmt = "Host '%(name)s' is not mapped to any cell"
+
+
+class InstanceMappingNotFound(NotFound):
+    msg_fmt = "Instance %(uuid)s has no mapping to a cell."
+
+
 class VirtualInterfaceCreateException(NovaError):
     msg_fmt = "Virtual Interface creation failed"
 

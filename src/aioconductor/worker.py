@@ -28,6 +28,7 @@ from aioconductor.messaging.dispatcher import Dispatcher
 from aioconductor.messaging.server import Forwarder, RpcServer
 from aioconductor.notifications.notifier import Notifier
 from aioconductor.objects import load_all, registry
+from aioconductor.objects.registry import UrlDefaults
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ class Worker:
         self._health = health
         self._connect_attempts = connect_attempts
         self.db: Database | None = None
+        self.api_db: Database | None = None
         self.server: RpcServer | None = None
         self.notifier: Notifier | None = None
         self._db_ok: bool | None = None
@@ -115,9 +117,20 @@ class Worker:
             self._db_ok = True
         else:
             log.warning("no [database] connection: object calls will be forwarded or refused")
+        # Opened on first use, as oslo.db opens nova's: the cell database is the one a
+        # conductor cannot start without, the API database serves a few start-up lookups.
+        self.api_db = Database.for_api(self.settings)
+        if self.api_db is None:
+            log.info("no [api_database] connection: cell and host mappings are not served here")
         forwarder = _make_forwarder(self.settings)
         self.notifier = notifier = Notifier(self.settings)
-        endpoints = conductor_endpoints(self.db, self.settings.forwarded_pairs, notifier)
+        endpoints = conductor_endpoints(
+            self.db,
+            self.settings.forwarded_pairs,
+            api_db=self.api_db,
+            url_defaults=_url_defaults(self.settings),
+            notifier=notifier,
+        )
         self.server = RpcServer(
             self.settings,
             Dispatcher(endpoints),
@@ -148,7 +161,9 @@ class Worker:
         # What startup built (modules, schema, pools) lives as long as the process: freezing it
         # keeps the collector's full passes from walking it again after every few thousand calls.
         gc.freeze()
-        served = registry.served_names(self.settings.forwarded_pairs)
+        served = registry.served_names(
+            self.settings.forwarded_pairs, api_database=self.api_db is not None
+        )
         log.info(
             "worker ready: %d native object methods: %s",
             len(served),
@@ -169,8 +184,9 @@ class Worker:
         for task in reversed(self._background):
             with contextlib.suppress(Exception):
                 await task.stop()
-        if self.db is not None:
-            await self.db.close()
+        for db in (self.db, self.api_db):
+            if db is not None:
+                await db.close()
         return drained
 
     def health(self) -> WorkerHealth:
@@ -246,6 +262,14 @@ def _record_pool(db: Database) -> None:
     pool = db.engine.sync_engine.pool
     DB_POOL_IN_USE.set(getattr(pool, "checkedout", lambda: 0)())
     DB_POOL_SIZE.set(getattr(pool, "size", lambda: 0)())
+
+
+def _url_defaults(settings: Settings) -> UrlDefaults:
+    connection = settings.database_connection
+    return UrlDefaults(
+        database_connection=connection.get_secret_value() if connection else None,
+        transport_url=settings.transport_url.get_secret_value(),
+    )
 
 
 def _make_forwarder(settings: Settings) -> _AttachableForwarder | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from aioconductor.novaenv import create_database, db_sync, drop_database, ensure_nova_venv
+from aioconductor.novaenv.database import api_db_sync
 from tests import rabbit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,15 +22,34 @@ SCRIPTS = Path(__file__).with_name("legacy")
 
 
 @contextmanager
-def nova_database(prefix: str) -> Iterator[str]:
-    """A fresh database with nova's schema, from nova's own `nova-manage db sync`."""
+def nova_database(prefix: str, schema: bool = True) -> Iterator[str]:
+    """A fresh database with nova's schema, from nova's own `nova-manage db sync`;
+    `schema=False`: an empty one (for scenarios that never touch the cell database)."""
     name = f"aioc_{prefix}_{uuid.uuid4().hex[:10]}"
     create_database(name)
     try:
-        db_sync(ensure_nova_venv(), name)
+        if schema:
+            db_sync(ensure_nova_venv(), name)
         yield name
     finally:
         drop_database(name)
+
+
+@contextmanager
+def nova_api_database(prefix: str) -> Iterator[str]:
+    """A fresh database with nova's API schema, from `nova-manage api_db sync`."""
+    name = f"aioc_{prefix}_{uuid.uuid4().hex[:10]}"
+    create_database(name)
+    try:
+        api_db_sync(ensure_nova_venv(), name)
+        yield name
+    finally:
+        drop_database(name)
+
+
+def api_database_conf(db: str) -> str:
+    """nova.conf text pointing `[api_database]` at `db`."""
+    return f"[api_database]\nconnection = mysql+pymysql://root@127.0.0.1/{db}\n"
 
 
 def nova_conf(path: Path, exchange: str, db: str, extra: str = "") -> Path:

@@ -15,6 +15,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -57,11 +58,14 @@ def consumers(queue: str) -> int:
     return 0
 
 
-def nova_client(pair: dict[str, Any], steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def nova_client(
+    pair: dict[str, Any], steps: list[dict[str, Any]], timeout: int = 20
+) -> list[dict[str, Any]]:
+    """`timeout`: the client's rpc_response_timeout."""
     conf = pair["tmp"] / "client.conf"
     conf.write_text(
         f"[DEFAULT]\ntransport_url = {rabbit.url()}\ncontrol_exchange = {pair['exchange']}\n"
-        "rpc_response_timeout = 20\n"
+        f"rpc_response_timeout = {timeout}\n"
     )
     proc = subprocess.run(
         [str(NOVA_BIN / "python"), str(NOVA_CLIENT)],
@@ -77,9 +81,12 @@ def nova_client(pair: dict[str, Any], steps: list[dict[str, Any]]) -> list[dict[
 
 
 @contextmanager
-def running_pair(tmp_path: Path, extra: str = "") -> Iterator[dict[str, Any]]:
+def running_pair(
+    tmp_path: Path, extra: str = "", fallback_wait: float = 3
+) -> Iterator[dict[str, Any]]:
     """aioconductor and a legacy nova-conductor on one exchange and database; `extra` is
-    nova.conf text both read."""
+    nova.conf text both read; `fallback_wait`: how long aioconductor waits for a legacy
+    conductor that is not consuming (3 s: the tests stop it on purpose)."""
     if not (NOVA_BIN / "nova-conductor").exists():
         pytest.fail("nova 34.0.0 virtualenv missing: run scripts/run-tests")
     exchange = f"aioc_fwd_{uuid.uuid4().hex[:8]}"
@@ -91,25 +98,19 @@ def running_pair(tmp_path: Path, extra: str = "") -> Iterator[dict[str, Any]]:
             exchange,
             f"aioc-{uuid.uuid4().hex[:6]}",
             db,
-            f"{extra}[aioconductor]\nfallback_host = {legacy_host}\nregister_service = false\n",
+            f"{extra}[aioconductor]\nfallback_host = {legacy_host}\nregister_service = false\n"
+            f"fallback_wait = {fallback_wait}\n",
         )
     )
     legacy_conf = tmp_path / "legacy.conf"
     # nova-conductor builds a placement client at start-up; nothing here calls placement
     placement = "[placement]\nauth_type = none\nendpoint_override = http://127.0.0.1:9/placement\n"
     legacy_conf.write_text(conf_text(exchange, legacy_host, db, extra + placement))
-    legacy_log = (tmp_path / "legacy.log").open("wb")
     ours = subprocess.Popen(
         [str(OUR_BIN / "aioconductor"), "serve", "--config-file", str(ours_conf), "--workers", "1"],
         stderr=(tmp_path / "ours.log").open("wb"),
     )
-    env = {**os.environ, "OS_NOVA_DISABLE_EVENTLET_PATCHING": "1"}
-    legacy = subprocess.Popen(
-        [str(NOVA_BIN / "nova-conductor"), "--config-file", str(legacy_conf)],
-        stdout=legacy_log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
+    legacy = start_legacy(legacy_conf, tmp_path / "legacy.log")
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and consumers(f"conductor.{legacy_host}") == 0:
@@ -120,6 +121,7 @@ def running_pair(tmp_path: Path, extra: str = "") -> Iterator[dict[str, Any]]:
             "exchange": exchange,
             "legacy": legacy,
             "legacy_host": legacy_host,
+            "legacy_conf": legacy_conf,
             "ours": ours,
             "tmp": tmp_path,
         }
@@ -127,6 +129,17 @@ def running_pair(tmp_path: Path, extra: str = "") -> Iterator[dict[str, Any]]:
         stop_process(legacy)
         stop_process(ours)
         drop_db(db)
+
+
+def start_legacy(conf: Path, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "OS_NOVA_DISABLE_EVENTLET_PATCHING": "1"}
+    with log.open("ab") as out:  # the child has its own copy of the descriptor
+        return subprocess.Popen(
+            [str(NOVA_BIN / "nova-conductor"), "--config-file", str(conf)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
 
 
 @pytest.fixture
@@ -168,7 +181,27 @@ def test_forwarded_call_fails_fast_when_legacy_is_gone(pair: dict[str, Any]) -> 
     error = results[0]["error"]
     assert error["class"] == "RemoteError"
     assert "ForwardingFailed" in error["str"]
+    assert "had no consumer for 3 s" in error["str"]  # it waited fallback_wait for one
     assert results[0]["seconds"] < 15  # an answer, not the 20 s client timeout
+
+
+def test_forwarded_call_waits_for_the_legacy_conductor_to_come_back(tmp_path: Path) -> None:
+    """A legacy nova-conductor restarting (its queue left without a consumer) while a nova
+    client calls: the call is held until it consumes again, then answered by it."""
+    with running_pair(tmp_path, fallback_wait=40) as pair:
+        stop_process(pair["legacy"])
+        with ThreadPoolExecutor(1) as pool:
+            steps = [{"op": "migration_get_by_id", "id": 424242}]
+            call = pool.submit(nova_client, pair, steps, 90)
+            time.sleep(6)  # the client starts (nova's imports) and calls meanwhile
+            legacy = start_legacy(pair["legacy_conf"], tmp_path / "legacy.log")
+            try:
+                results = call.result(120)
+            finally:
+                stop_process(legacy)
+    # nova-conductor ran nova's code: nova's own exception, rebuilt by nova's client
+    assert results[0]["error"]["class"] == "MigrationNotFound_Remote", results
+    assert "424242" in results[0]["error"]["str"]
 
 
 # oslo's routing driver is not ours: Instance.save is forwarded (nova-conductor logs that

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from tests.compat.notification_queues import by_shape
-from tests.compat.nova_processes import free_port
 from tests.compat.scenario.pair import assert_same_steps, diff, run_pair
 
 pytestmark = [pytest.mark.connected, pytest.mark.compat]
@@ -46,8 +45,6 @@ def test_instance_update_notifications_match_nova(tmp_path: Path, case: str) -> 
         "[oslo_messaging_notifications]\n"
         + "".join(f"driver = {d}\n" for d in drivers)
         + f"topics = n_{tag}\n"
-        # a port of its own: other conductors may run on this machine
-        + f"[aioconductor]\nmetrics_bind = 127.0.0.1:{free_port()}\n"
     )
     queues = [f"vn_{tag}.info", f"n_{tag}.info"]
     outcome = run_pair(SCENARIO, tmp_path, extra_conf=extra, notification_queues=queues)

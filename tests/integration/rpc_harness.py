@@ -15,18 +15,35 @@ from typing import Any
 import uvloop
 
 from aioconductor.conductor.endpoints import conductor_endpoints
+from aioconductor.conductor.fallback import LegacyForwarder
 from aioconductor.config.settings import Settings
 from aioconductor.messaging.dispatcher import Dispatcher, Endpoint
 from aioconductor.messaging.server import RpcServer
 
 
 class ServerThread:
-    def __init__(self, settings: Settings, extra_endpoints: Sequence[Endpoint] = ()) -> None:
+    """`endpoints`: instead of nova's conductor endpoints (a stand-in legacy conductor);
+    `forwarder`: a LegacyForwarder, attached to the server's connection at start."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        extra_endpoints: Sequence[Endpoint] = (),
+        *,
+        endpoints: Sequence[Endpoint] | None = None,
+        forwarder: LegacyForwarder | None = None,
+    ) -> None:
         self.settings = settings
         self.loop = uvloop.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        endpoints = [*conductor_endpoints(None), *extra_endpoints]
-        self.server = RpcServer(settings, Dispatcher(endpoints), connect_attempts=3)
+        served = [*(conductor_endpoints(None) if endpoints is None else endpoints)]
+        self.forwarder = forwarder
+        self.server = RpcServer(
+            settings,
+            Dispatcher([*served, *extra_endpoints]),
+            forwarder=forwarder,
+            connect_attempts=3,
+        )
 
     def run(self, coro: Any, timeout: float = 30) -> Any:
         future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self.loop)
@@ -35,6 +52,8 @@ class ServerThread:
     def start(self) -> ServerThread:
         self._thread.start()
         self.run(self.server.start())
+        if self.forwarder is not None:
+            self.run(self.forwarder.attach(self.server.connection))
         return self
 
     def stop(self, drain_timeout: float = 10) -> bool:

@@ -353,6 +353,9 @@ def test_metrics_of_every_worker_reach_the_supervisors_endpoint(
     ]  # fmt: skip
     assert 'method="baseapi.ping",route="native"} 20.0' in "\n".join(received), text
     assert 'method="compute_task.migrate_server",route="refused"} 1.0' in "\n".join(received), text
+    assert "WARNING aioconductor.messaging.server: compute_task.migrate_server refused: " in (
+        service.log.read_text()
+    )
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -100,6 +100,8 @@ def test_prefetch_defaults_to_bounded_value_when_oslo_says_unlimited() -> None:
         ("[DEFAULT]\nrpc_response_timeout = -1\n", "[DEFAULT] rpc_response_timeout:"),
         ("[conductor]\nworkers = 0\n", "[conductor] workers:"),
         ("[database]\nconnection = postgresql://x/nova\n", "[database] connection:"),
+        ("[api_database]\nconnection = sqlite:///nova_api\n", "[api_database] connection:"),
+        ("[api_database]\nmax_pool_size = 0\n", "[api_database] max_pool_size:"),
         ("[DEFAULT]\ntransport_url = kafka://h\n", "[DEFAULT] transport_url:"),
         ("[DEFAULT]\ntransport_url = rabbit://h/?no_such_option=1\n", "[DEFAULT] transport_url:"),
         (
@@ -127,6 +129,23 @@ def test_bad_values_name_section_and_key(tmp_path: Path, text: str, expected: st
         load_settings([conf], env={})
     assert expected in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_api_database_is_read_as_nova_reads_it(tmp_path: Path) -> None:
+    conf = write(
+        tmp_path / "nova.conf",
+        "[api_database]\nconnection = mysql+pymysql://nova:apisecret@db/nova_api\n"
+        "max_pool_size = 3\nconnection_recycle_time = 600\nmax_overflow = 7\n",
+    )
+    s = load_settings([conf], env={})
+    assert s.async_api_database_url() == "mysql+asyncmy://nova:apisecret@db/nova_api"
+    assert (s.api_database.max_pool_size, s.api_database.connection_recycle_time) == (3, 600)
+    assert s.api_database.pool_timeout is None  # then [aioconductor] db_pool_timeout
+    assert "apisecret" not in str(s.masked())
+    # without it: no API database (and oslo.db's pool defaults)
+    bare = load_settings([write(tmp_path / "bare.conf", "[DEFAULT]\n")], env={})
+    assert bare.async_api_database_url() is None
+    assert bare.api_database.max_pool_size == 5
 
 
 def test_missing_config_file_is_a_config_error(tmp_path: Path) -> None:

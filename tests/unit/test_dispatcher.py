@@ -96,3 +96,23 @@ async def test_a_forwarded_class_method_is_left_to_the_legacy_conductor() -> Non
             object_versions={"Service": "1.22"}, args=["nova-compute"], kwargs={},
         )  # fmt: skip
     assert "no [database] connection" not in forwarded.value.reason
+
+
+async def test_cell_mappings_need_the_api_database() -> None:
+    """Without [api_database] connection, CellMappingList.get_all (what a compute with one
+    calls at start-up) is forwarded, or refused as NotServed, whatever the cell database."""
+    from aioconductor.objects import load_all, registry
+
+    load_all()
+    d = Dispatcher(conductor_endpoints(None))
+    handler = d.resolve(None, "3.0", "object_class_action_versions")
+    versions = {"CellMappingList": "1.1", "CellMapping": "1.1"}
+    with pytest.raises(NotNative) as forwarded:
+        await handler(
+            RequestContext(), objname="CellMappingList", objmethod="get_all",
+            object_versions=versions, args=[], kwargs={},
+        )  # fmt: skip
+    assert "CellMappingList.get_all (no [api_database] connection)" in forwarded.value.reason
+    # and the start-up log and check-config do not claim to serve it
+    assert "CellMappingList.get_all" not in registry.served_names(api_database=False)
+    assert "CellMappingList.get_all" in registry.served_names(api_database=True)

@@ -100,6 +100,44 @@ def test_optional_profiles(compose: dict[str, Any]) -> None:
     assert services["bench"]["entrypoint"] == ["aioconductor", "bench"]
 
 
+def test_only_the_bench_image_carries_the_bench_extra(
+    dockerfile: list[Instruction], compose: dict[str, Any]
+) -> None:
+    # issue 21: the bench profile ran the lean runtime image and died on `import psutil`
+    assert [a.argument for a in runtime(dockerfile, "ARG")] == ['EXTRAS=""']
+    (install,) = [r for r in runtime(dockerfile, "RUN") if "pip install" in r.argument]
+    assert '"$(ls /wheels/aioconductor-*.whl)[$EXTRAS]"' in install.argument
+    services = compose["services"]
+    assert services["bench"]["build"]["args"] == {"EXTRAS": "bench"}
+    assert "args" not in services["aioconductor"]["build"]
+
+
 def test_dockerignore_keeps_local_state_out() -> None:
     ignored = (DOCKER.parent / ".dockerignore").read_text().split()
     assert {".git", ".venv", ".venv-*"} <= set(ignored)
+
+
+def test_the_container_tier_runs_the_production_compose_file(compose: dict[str, Any]) -> None:
+    """tests/container/tier_compose.py changes only paths, host ports and image names."""
+    from tests.container.tier_compose import tier_compose
+
+    tier = tier_compose("aioc-tier-test", health_port=40001, amqp_port=40002)
+    assert tier["name"] == "aioc-tier-test"
+    assert set(tier["services"]) == set(compose["services"])
+    for name, service in compose["services"].items():
+        ours = tier["services"][name]
+        for key in ("environment", "healthcheck", "depends_on", "profiles", "command",
+                    "entrypoint", "restart", "stop_grace_period"):  # fmt: skip
+            assert ours.get(key) == service.get(key), (name, key)
+        if "build" in service:
+            assert ours["build"]["context"] == str(DOCKER.parent)
+            assert {k: v for k, v in ours["build"].items() if k != "context"} == {
+                k: v for k, v in service["build"].items() if k != "context"
+            }
+        else:
+            assert ours["image"] == service["image"]  # the stand-ins carry these names
+    assert tier["services"]["aioconductor"]["ports"] == ["127.0.0.1:40001:9469"]
+    assert tier["services"]["rabbitmq"]["ports"] == ["127.0.0.1:40002:5672"]
+    assert tier["services"]["aioconductor"]["volumes"] == [
+        f"{DOCKER / 'nova.conf'}:/etc/nova/nova.conf:ro"
+    ]

@@ -78,16 +78,29 @@ class ConductorEndpoint:
         self,
         db: Database | None,
         forwarded: frozenset[tuple[str, str]] = frozenset(),
+        *,
+        api_db: Database | None = None,
+        url_defaults: registry.UrlDefaults | None = None,
         notifier: Notifications = NO_NOTIFICATIONS,
     ) -> None:
         self._db = db
         self._forwarded = forwarded
+        self._api_db = api_db
+        self._url_defaults = url_defaults or registry.UrlDefaults()
         self._notifier = notifier
 
     def _database(self, what: str) -> Database:
         if self._db is None:
             raise not_native(f"{what} (no [database] connection)")
         return self._db
+
+    def _database_for(self, objname: str, objmethod: str) -> Database:
+        what = f"{objname}.{objmethod}"
+        if not registry.uses_api_database(objname, objmethod):
+            return self._database(what)
+        if self._api_db is None:
+            raise not_native(f"{what} (no [api_database] connection)")
+        return self._api_db
 
     @rpc_method
     async def object_class_action_versions(
@@ -107,9 +120,10 @@ class ConductorEndpoint:
             raise not_native(f"{objname}.{objmethod}")
         call = registry.ClassCall(
             ctx=ctx,
-            db=self._database(f"{objname}.{objmethod}"),
+            db=self._database_for(objname, objmethod),
             objname=objname,
             versions=object_versions,
+            url_defaults=self._url_defaults,
             notifier=self._notifier,
         )
         with reported_as_oslo_db():
@@ -205,13 +219,16 @@ class ComputeTaskEndpoint:
 def conductor_endpoints(
     db: Database | None,
     forwarded: frozenset[tuple[str, str]] = frozenset(),
+    *,
+    api_db: Database | None = None,
+    url_defaults: registry.UrlDefaults | None = None,
     notifier: Notifications = NO_NOTIFICATIONS,
 ) -> list[Any]:
     """In nova's order: ConductorManager, BaseRPCAPI, ComputeTaskManager. `forwarded`: object
     methods left to the legacy conductor although we have them (see Settings.forwarded_pairs);
-    `notifier`: where the notifications of native methods go."""
-    return [
-        ConductorEndpoint(db, forwarded, notifier),
-        BaseApiEndpoint(),
-        ComputeTaskEndpoint(),
-    ]
+    `api_db`: the API database, for the cell, host and instance mappings; `notifier`: where
+    the notifications of native methods go."""
+    conductor = ConductorEndpoint(
+        db, forwarded, api_db=api_db, url_defaults=url_defaults, notifier=notifier
+    )
+    return [conductor, BaseApiEndpoint(), ComputeTaskEndpoint()]

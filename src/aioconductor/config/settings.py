@@ -137,6 +137,12 @@ class AioConductorOptions(_Section):
     )
     fallback_exchange: str | None = Field(None, description="default: control_exchange")
     fallback_timeout: float = Field(5.0, gt=0)
+    fallback_wait: float = Field(
+        30.0,
+        ge=0,
+        description="seconds a forwarded request waits for the legacy conductor to consume "
+        "its queue (a call at most half its caller's timeout); 0: fail at once",
+    )
     forward_object_methods: str = Field(
         "",
         description="comma list of Object.method served natively but handed to the legacy "
@@ -245,6 +251,17 @@ class NotificationOptions(BaseModel):
         return self.notification_format in ("unversioned", "both") and bool(self.sending_drivers)
 
 
+class ApiDatabaseOptions(_Section):
+    """[api_database]: the oslo.db pool options nova reads for its API database (same names
+    and defaults; `connection` itself is Settings.api_database_connection)."""
+
+    max_pool_size: int = Field(5, ge=1)
+    pool_timeout: float | None = Field(
+        None, gt=0, description="None: [aioconductor] db_pool_timeout"
+    )
+    connection_recycle_time: int = Field(3600, ge=-1)
+
+
 class AmqpEndpoint(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -280,6 +297,7 @@ class Settings(BaseModel):
     database_max_retries: int = Field(10, ge=-1)
     database_retry_interval: float = Field(10, ge=0)
     api_database_connection: SecretStr | None = None
+    api_database: ApiDatabaseOptions = Field(default_factory=ApiDatabaseOptions)
     workers: int | None = Field(None, ge=1)
     notifications: NotificationOptions = Field(default_factory=NotificationOptions)
     rabbit: RabbitOptions = Field(default_factory=RabbitOptions)
@@ -348,6 +366,14 @@ class Settings(BaseModel):
             return None
         return to_async_url(self.database_connection.get_secret_value(), self.aio.db_driver)
 
+    def async_api_database_url(self) -> str | None:
+        """The API database's URL for our driver; None: no [api_database] connection."""
+        if self.api_database_connection is None:
+            return None
+        return to_async_url(
+            self.api_database_connection.get_secret_value(), self.aio.db_driver, "api_database"
+        )
+
     def masked(self) -> dict[str, Any]:
         """The resolved settings with every password replaced, for check-config and logs."""
         data = self.model_dump(mode="json")
@@ -366,6 +392,7 @@ class Settings(BaseModel):
                 f"{e.host}:{e.port}/{e.virtual_host}" for e in self.amqp_endpoints()
             ],
             "async_database_url": mask_url(self.async_database_url() or "") or None,
+            "async_api_database_url": mask_url(self.async_api_database_url() or "") or None,
         }
         return data
 
@@ -378,12 +405,12 @@ _ASYNC_DRIVERS = {"aiomysql": "mysql+aiomysql", "asyncmy": "mysql+asyncmy"}
 _DROP_QUERY = {"plugin", "read_default_group", "read_default_file"}
 
 
-def to_async_url(url: str, driver: str) -> str:
+def to_async_url(url: str, driver: str, section: str = "database") -> str:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if not scheme.startswith("mysql"):
         raise ConfigError(
-            f"[database] connection: only MySQL/MariaDB is supported, got scheme {scheme!r}"
+            f"[{section}] connection: only MySQL/MariaDB is supported, got scheme {scheme!r}"
         )
     query = [(k, v) for k, v in parse_qsl(parts.query) if k not in _DROP_QUERY]
     return urlunsplit(
@@ -569,11 +596,15 @@ def load_settings(
     aio_values = _known(AioConductorOptions, conf.section("aioconductor"), "aioconductor")
     aio = _validate_section(AioConductorOptions, "aioconductor", aio_values)
     _check_forwarded(aio)
+    api_database = _validate_section(
+        ApiDatabaseOptions, "api_database", conf.section("api_database")
+    )
 
     top: dict[str, Any] = {
         "transport_url": transport_url,
         "rabbit": rabbit,
         "aio": aio,
+        "api_database": api_database,
         "config_files": tuple(str(p) for p in conf.sources),
     }
     for key in (
@@ -616,6 +647,8 @@ def load_settings(
         raise ConfigError(f"[{section}] {key}: {err['msg']} (got {err.get('input')!r})") from None
     if settings.database_connection is not None:
         settings.async_database_url()  # fail now, with the section name, on a bad scheme
+    if settings.api_database_connection is not None:
+        settings.async_api_database_url()
     unserved = settings.unserved_notifications
     if unserved and not settings.aio.fallback_host:
         names = ", ".join(sorted(f"{o}.{m}" for o, m in unserved))

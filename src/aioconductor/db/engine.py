@@ -77,12 +77,13 @@ class Database:
         pool_timeout: float = 30.0,
         statement_cache: int = 0,
         work_timeout: float = DEFAULT_WORK_TIMEOUT,
+        pool_recycle: int = 3600,
     ) -> Database:
         asyncmy = url.startswith("mysql+asyncmy")
         options: dict[str, Any] = {
             "max_overflow": 0,
             "pool_timeout": pool_timeout,
-            "pool_recycle": 3600,  # nova's [database] connection_recycle_time
+            "pool_recycle": pool_recycle,  # nova's connection_recycle_time
             "pool_reset_on_return": None,  # see _reset_unless_clean
             "connect_args": {"stmt_cache_size": statement_cache} if asyncmy else {},
         }
@@ -110,6 +111,26 @@ class Database:
             pool_timeout=settings.aio.db_pool_timeout,
             statement_cache=settings.aio.db_statement_cache,
             work_timeout=float(settings.rpc_response_timeout),
+        )
+
+    @classmethod
+    def for_api(cls, settings: Settings) -> Database | None:
+        """The API database's handle, or None without `[api_database] connection`.
+
+        Its pool is sized by `[api_database] max_pool_size` (oslo.db's default 5), as nova
+        sizes it: only cell-mapping lookups run on it, not the hot path.
+        """
+        url = settings.async_api_database_url()
+        if url is None:
+            return None
+        options = settings.api_database
+        return cls.from_url(
+            url,
+            pool_size=options.max_pool_size,
+            pool_timeout=options.pool_timeout or settings.aio.db_pool_timeout,
+            statement_cache=settings.aio.db_statement_cache,
+            work_timeout=float(settings.rpc_response_timeout),
+            pool_recycle=options.connection_recycle_time,
         )
 
     async def run(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:

@@ -377,12 +377,25 @@ class RpcServer:
                     # A fanout copy reaches the legacy conductor's own fanout queue anyway.
                     route = "refused"
                     raise not_native.failure from None
-                self._metrics.received(label, "forwarded")
+                route = "forwarded"
+                self._metrics.received(label, route)
                 await self._forwarder.forward(request, message)
                 return
         except RemoteFailure as exc:
             self._metrics.failed(label, exc.remote_class)
-            log.debug("%s failed: %s: %s", label, exc.remote_class, exc)
+            if route == "refused":
+                # An operator must see that a cell's calls fail for want of a legacy
+                # conductor, not only in a metric; one line per method per minute.
+                self._log_repeated(
+                    f"refused {label}", logging.WARNING, "%s refused: %s", label, exc
+                )
+            elif route == "forwarded":
+                # the legacy conductor is away: for a cast, nobody else will ever know
+                self._log_repeated(
+                    f"not forwarded {label}", logging.WARNING, "%s not forwarded: %s", label, exc
+                )
+            else:
+                log.debug("%s failed: %s: %s", label, exc.remote_class, exc)
             failure = serialize_failure(exc)
         except Exception as exc:
             self._metrics.failed(label, type(exc).__name__)
@@ -398,7 +411,8 @@ class RpcServer:
         finally:
             if monitor is not None:
                 monitor.cancel()
-        self._metrics.received(label, route)
+        if route != "forwarded":  # a forward that failed was counted when it began
+            self._metrics.received(label, route)
         if route == "native":
             self._metrics.observe(label, time.perf_counter() - started)
         if request.wants_reply:

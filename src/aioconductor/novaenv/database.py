@@ -1,4 +1,4 @@
-"""Nova cell databases built by nova's own `nova-manage db sync`."""
+"""Nova cell and API databases built by nova's own `nova-manage db sync` / `api_db sync`."""
 
 from __future__ import annotations
 
@@ -82,6 +82,20 @@ def db_sync(venv: NovaVenv, name: str, port: int | None = None) -> None:
         )
     if result.returncode != 0:
         raise RuntimeError(f"nova-manage db sync failed:\n{result.stderr[-4000:]}")
+
+
+def api_db_sync(venv: NovaVenv, name: str) -> None:
+    """`nova-manage api_db sync` into database `name` (nova's API schema)."""
+    url = cell_url(name)
+    with tempfile.TemporaryDirectory() as tmp:
+        conf = Path(tmp) / "nova.conf"
+        conf.write_text(f"[api_database]\nconnection = {url}\n")
+        result = venv.run(
+            [str(venv.bin("nova-manage")), "--config-file", str(conf), "api_db", "sync"],
+            check=False,
+        )
+    if result.returncode != 0:
+        raise RuntimeError(f"nova-manage api_db sync failed:\n{result.stderr[-4000:]}")
 
 
 def prepare_database(name: str, venv: NovaVenv | None = None) -> bool:

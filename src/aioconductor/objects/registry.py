@@ -8,6 +8,10 @@ Object modules register handlers at import time; `objects/__init__.py` imports t
     @remotable("Service", "save")
     async def save(call: InstanceCall) -> None
 
+Handlers of API-database objects (cell, host and instance mappings) register with
+`database="api"`: their `call.db` is the `[api_database]` handle, and without one they are
+forwarded or refused like any method we do not serve.
+
 Handlers receive positional and keyword arguments exactly as the caller sent them, bound by
 Python to the handler's signature (so a mismatch is the same TypeError nova would raise).
 """
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from aioconductor.context import RequestContext
 from aioconductor.notifications.notifier import NO_NOTIFICATIONS, Notifications
@@ -32,6 +36,17 @@ H = TypeVar("H", bound=Callable[..., Awaitable[Any]])
 
 _CLASS_METHODS: dict[tuple[str, str], ClassHandler] = {}
 _INSTANCE_METHODS: dict[tuple[str, str], InstanceHandler] = {}
+# (objname, method) whose handler runs on the API database
+_API_DATABASE: set[tuple[str, str]] = set()
+
+
+@dataclass(frozen=True, slots=True)
+class UrlDefaults:
+    """What nova fills cell-mapping URL templates from: this conductor's own
+    `[database] connection` and `[DEFAULT] transport_url` (CellMapping.format_db_url)."""
+
+    database_connection: str | None = None
+    transport_url: str | None = None
 
 
 @dataclass(slots=True)
@@ -41,6 +56,7 @@ class ClassCall:
     objname: str
     # The caller's manifest: every object in the tree of `objname` at the caller's version.
     versions: dict[str, str]
+    url_defaults: UrlDefaults = field(default_factory=UrlDefaults)
     # Where the notifications nova would send from this method go (off the RPC's time).
     notifier: Notifications = field(default=NO_NOTIFICATIONS)
 
@@ -74,10 +90,14 @@ class InstanceCall(ClassCall):
 _UNSET = object()
 
 
-def remotable_classmethod(objname: str, method: str) -> Callable[[H], H]:
+def remotable_classmethod(
+    objname: str, method: str, *, database: Literal["cell", "api"] = "cell"
+) -> Callable[[H], H]:
     def register(handler: H) -> H:
         _check_known(objname)
         _CLASS_METHODS[(objname, method)] = handler
+        if database == "api":
+            _API_DATABASE.add((objname, method))
         return handler
 
     return register
@@ -105,6 +125,10 @@ def instance_handler(objname: str, method: str) -> InstanceHandler | None:
     return _INSTANCE_METHODS.get((objname, method))
 
 
+def uses_api_database(objname: str, method: str) -> bool:
+    return (objname, method) in _API_DATABASE
+
+
 def native_pairs() -> list[tuple[str, str, str]]:
     """Every natively served (kind, objname, objmethod), sorted: for logs and check-config."""
     pairs = [("class", o, m) for o, m in _CLASS_METHODS]
@@ -112,6 +136,13 @@ def native_pairs() -> list[tuple[str, str, str]]:
     return sorted(pairs, key=lambda p: (p[1], p[2], p[0]))
 
 
-def served_names(forwarded: frozenset[tuple[str, str]] = frozenset()) -> list[str]:
-    """ "Object.method" of every pair this configuration serves natively, sorted."""
-    return [f"{o}.{m}" for _, o, m in native_pairs() if (o, m) not in forwarded]
+def served_names(
+    forwarded: frozenset[tuple[str, str]] = frozenset(), *, api_database: bool = True
+) -> list[str]:
+    """ "Object.method" of every pair this configuration serves natively, sorted: without
+    an API database, its objects' methods are not served."""
+    return [
+        f"{o}.{m}"
+        for _, o, m in native_pairs()
+        if (o, m) not in forwarded and (api_database or (o, m) not in _API_DATABASE)
+    ]

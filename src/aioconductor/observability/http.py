@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from aioconductor.observability.identity import Identity, publish, withdraw
+
 log = logging.getLogger(__name__)
 
 
@@ -71,9 +73,10 @@ class HealthReport:
     def ready(self) -> bool:
         return self.alive and not any(w.problems(self.heartbeat_timeout) for w in self.workers)
 
-    def to_json(self) -> bytes:
+    def to_json(self, identity: Identity | None = None) -> bytes:
         missing = self.expected - len(self.workers)
         body = {
+            **(identity.fields() if identity else {}),
             "alive": self.alive,
             "ready": self.ready,
             "expected_workers": self.expected,
@@ -90,8 +93,21 @@ Snapshot = Callable[[], HealthReport]
 MetricsText = Callable[[], bytes]
 
 
-def serve_http(bind: str, snapshot: Snapshot, metrics: MetricsText) -> ThreadingHTTPServer:
+class HealthServer(ThreadingHTTPServer):
+    """The HTTP server, and the identity it published for `aioconductor healthcheck`."""
+
+    identity: Identity
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        self.server_close()
+        withdraw(self.identity, self.server_address[1])
+
+
+def serve_http(bind: str, snapshot: Snapshot, metrics: MetricsText) -> HealthServer:
+    """Serve on `bind` in a daemon thread; OSError when the port or identity file is not ours."""
     host, _, port = bind.rpartition(":")
+    identity = Identity.new()
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -101,7 +117,8 @@ def serve_http(bind: str, snapshot: Snapshot, metrics: MetricsText) -> Threading
             if self.path.startswith(("/healthz", "/readyz")):
                 report = snapshot()
                 ok = report.alive if self.path.startswith("/healthz") else report.ready
-                self._send(200 if ok else 503, report.to_json(), "application/json")
+                body = report.to_json(identity)
+                self._send(200 if ok else 503, body, "application/json")
                 return
             self._send(404, b"not found\n", "text/plain")
 
@@ -115,7 +132,13 @@ def serve_http(bind: str, snapshot: Snapshot, metrics: MetricsText) -> Threading
         def log_message(self, format: str, *args: object) -> None:
             return  # probes every few seconds would flood the log
 
-    server = ThreadingHTTPServer((host or "127.0.0.1", int(port)), Handler)
+    server = HealthServer((host or "127.0.0.1", int(port)), Handler)
+    server.identity = identity
+    try:
+        publish(identity, server.server_address[1])
+    except OSError:
+        server.server_close()
+        raise
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="health-http", daemon=True).start()
     log.info("metrics and health on http://%s/ (/metrics /healthz /readyz)", bind)

@@ -7,6 +7,8 @@ stdin, prints one JSON result per step. Each result is {"ok": value} or
   {"op": "migrate_server_call"}                ComputeTaskAPI.migrate_server (a call)
   {"op": "build_instances_cast"}               ComputeTaskAPI.build_instances (a cast)
   {"op": "instance_boot_save", "uuid": U}      Instance.create, then a save to vm_state active
+  {"op": "ping", "arg": A}                     baseapi ping (BaseAPI("conductor").ping)
+  {"op": "service_get", "host": H, "binary": B} Service.get_by_host_and_binary via indirection_api
 """
 
 import json
@@ -50,6 +52,13 @@ def main() -> None:
 
 def run(step, ctx, objects, rpcapi):
     op = step["op"]
+    if op == "ping":
+        from nova import baserpc
+
+        return baserpc.BaseAPI("conductor").ping(ctx, step["arg"], timeout=30)
+    if op == "service_get":
+        service = objects.Service.get_by_host_and_binary(ctx, step["host"], step["binary"])
+        return None if service is None else service.obj_to_primitive()
     if op == "migration_get_by_id":
         migration = objects.Migration.get_by_id(ctx, step["id"])
         return migration.obj_to_primitive()

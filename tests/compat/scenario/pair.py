@@ -11,9 +11,11 @@ both databases afterwards so writes can be compared too.
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,8 @@ import pymysql
 from tests.compat.notification_queues import collect
 from tests.compat.nova_processes import (
     aioconductor_serving,
+    api_database_conf,
+    nova_api_database,
     nova_conf,
     nova_database,
     run_nova_script,
@@ -51,16 +55,35 @@ def run_pair(
     tmp_path: Path,
     tables: Sequence[str] = (),
     *,
+    api_database: bool = False,
+    cell_schema: bool = True,
     extra_conf: str = "",
     notification_queues: Sequence[str] = (),
 ) -> Outcome:
-    """`extra_conf` is added to both nova.conf files; the `notification_queues` (oslo's
+    """`api_database`: each side also gets an API database (`nova-manage api_db sync`), in
+    its nova.conf and in aioconductor's; `tables` are then read from the API databases.
+    `cell_schema=False`: the cell databases stay empty (no `db sync`, half a minute saved)
+    and aioconductor keeps no services row, for scenarios on the API database alone.
+    `extra_conf` is added to both nova.conf files; the `notification_queues` (oslo's
     default queues `<topic>.<priority>`) are read after each run."""
     exchange = f"aioc_scn_{uuid.uuid4().hex[:8]}"
     queues = list(notification_queues)
-    with nova_database("scn_direct") as direct_db, nova_database("scn_ours") as our_db:
-        direct_conf = nova_conf(tmp_path / "direct.conf", exchange, direct_db, extra_conf)
-        our_conf = nova_conf(tmp_path / "ours.conf", exchange, our_db, extra_conf)
+    with ExitStack() as stack:
+        direct_db = stack.enter_context(nova_database("scn_direct", cell_schema))
+        our_db = stack.enter_context(nova_database("scn_ours", cell_schema))
+        dumped_direct, dumped_ours = direct_db, our_db
+        direct_extra = our_extra = extra_conf
+        if not cell_schema:
+            our_extra += "[aioconductor]\nregister_service = false\n"
+        if api_database:
+            dumped_direct = stack.enter_context(nova_api_database("scn_direct_api"))
+            dumped_ours = stack.enter_context(nova_api_database("scn_ours_api"))
+            direct_extra += api_database_conf(dumped_direct)
+            our_extra += api_database_conf(dumped_ours)
+        # a port of its own: another aioconductor (a parallel run) may hold the default one
+        our_extra += f"[aioconductor]\nmetrics_bind = 127.0.0.1:{free_port()}\n"
+        direct_conf = nova_conf(tmp_path / "direct.conf", exchange, direct_db, direct_extra)
+        our_conf = nova_conf(tmp_path / "ours.conf", exchange, our_db, our_extra)
         with ThreadPoolExecutor(2) as pool:
             seeds = [pool.submit(_phase, scenario, "seed", "direct", c)
                      for c in (direct_conf, our_conf)]  # fmt: skip
@@ -79,10 +102,17 @@ def run_pair(
             our_notifications=mine,
             direct=direct,
             ours=ours,
-            direct_tables={t: dump_table(direct_db, t) for t in tables},
-            our_tables={t: dump_table(our_db, t) for t in tables},
+            direct_tables={t: dump_table(dumped_direct, t) for t in tables},
+            our_tables={t: dump_table(dumped_ours, t) for t in tables},
             our_log=log.read_text(),
         )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def _phase(scenario: Path, phase: str, mode: str, conf: Path) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from aioconductor.messaging.amqp.connection import Connection, ConnectionLost
+from aioconductor.messaging.amqp.connection import Connection, ConnectionLost, ConsumerCancelled
 from aioconductor.messaging.amqp.robust import Pacing, RobustConnection
 from tests.unit.amqp.fake_broker import FakeBroker, connected
 
@@ -159,4 +159,24 @@ async def test_a_broker_back_after_several_refusals_is_found_at_the_steady_pace(
     brokers.failures = [OSError(f"closed the socket {n}") for n in range(5)]
     brokers.opened[0].connection.lose(ConnectionLost("320 CONNECTION_FORCED"))
     await serving(robust, brokers, 2)  # within 2 s: 5 x 0.01 s, not 0.01 + 1 + 1 + 1 + 1
+    await robust.close()
+
+
+async def test_a_cancelled_consumer_is_set_up_again_without_the_reconnect_delay() -> None:
+    # A deleted conductor queue: the broker is up, and every call published until we declare
+    # the queue again is dropped, so kombu_reconnect_delay would only cost calls.
+    brokers = Brokers()
+
+    async def setup(connection: Connection) -> None:
+        pass
+
+    pacing = Pacing(reconnect_delay=5, retry_interval=5, retry_backoff=0, interval_max=5)
+    robust = RobustConnection(brokers, setup, pacing=pacing)
+    await robust.start()
+    brokers.opened[0].connection.lose(ConsumerCancelled("consumer conductor-1 cancelled"))
+    await serving(robust, brokers, 2)  # within 2 s, not after 5
+    # any other loss still waits kombu_reconnect_delay first, as oslo does
+    brokers.opened[1].connection.lose(ConnectionLost("cut"))
+    with pytest.raises(AssertionError):
+        await wait_for(lambda: len(brokers.opened) >= 3, seconds=0.5)
     await robust.close()

@@ -41,6 +41,11 @@ class ConnectionLost(AmqpError):
     """The connection ended before the operation completed."""
 
 
+class ConsumerCancelled(ConnectionLost):
+    """The broker cancelled one of our consumers (its queue deleted, a failover): the broker
+    itself is up, so the owner can set everything up again without waiting."""
+
+
 class BrokerClosed(AmqpError):
     """The broker closed the connection or a channel, with its reply code and text."""
 
@@ -139,6 +144,9 @@ class Channel:
         # Called when the broker closes this channel (a channel error such as an unknown
         # delivery tag); the server's channels treat it as the loss of the connection.
         self.on_broker_close: Callable[[BrokerClosed], None] | None = None
+        # Reply codes the owner expects the broker to close this channel with (a passive
+        # declare probing for a queue that may not exist: 404), logged at DEBUG only.
+        self.expected_closes: frozenset[int] = frozenset()
 
     @property
     def is_open(self) -> bool:
@@ -383,7 +391,8 @@ class Channel:
         if isinstance(method, commands.Channel.Close):
             self._connection.write(frames.method(self.id, commands.Channel.CloseOk()))
             closed = BrokerClosed(method.reply_code or 0, method.reply_text)
-            log.warning("RabbitMQ closed channel %d: %s", self.id, closed)
+            level = logging.DEBUG if closed.code in self.expected_closes else logging.WARNING
+            log.log(level, "RabbitMQ closed channel %d: %s", self.id, closed)
             self._fail(closed)
             self._connection.forget(self.id)
             if self.on_broker_close is not None:
@@ -395,7 +404,7 @@ class Channel:
             self._consumers.pop(method.consumer_tag or "", None)
             # Acks already queued must reach the broker, or it delivers those messages again.
             self._connection.lose(
-                ConnectionLost(f"consumer {method.consumer_tag} cancelled"), flush=True
+                ConsumerCancelled(f"consumer {method.consumer_tag} cancelled"), flush=True
             )
         elif isinstance(method, commands.Channel.Flow):
             # RabbitMQ itself uses connection.blocked these days; other brokers may pause.

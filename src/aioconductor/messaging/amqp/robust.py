@@ -16,7 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
-from aioconductor.messaging.amqp.connection import AmqpError, Connection
+from aioconductor.messaging.amqp.connection import AmqpError, Connection, ConsumerCancelled
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,10 @@ class RobustConnection:
             self._ready.clear()
             log.warning("lost the RabbitMQ connection (%s); reconnecting", reason)
             self._notify(self._on_lost)
-            await asyncio.sleep(self._pacing.reconnect_delay)
+            if not isinstance(reason, ConsumerCancelled):
+                # A cancelled consumer's broker is up, and until its queue is declared again
+                # every call published to it is dropped: no delay there.
+                await asyncio.sleep(self._pacing.reconnect_delay)
             self._current = await self._reconnect()
             self._ready.set()
             log.info("reconnected to RabbitMQ; queues and consumers restored")
