@@ -26,6 +26,7 @@ from aioconductor.db.startup import StartupRetries, wait_for_database
 from aioconductor.errors import BootError
 from aioconductor.messaging.dispatcher import Dispatcher
 from aioconductor.messaging.server import Forwarder, RpcServer
+from aioconductor.notifications.notifier import Notifier
 from aioconductor.objects import load_all, registry
 from aioconductor.objects.registry import UrlDefaults
 
@@ -74,6 +75,7 @@ class Worker:
         self.db: Database | None = None
         self.api_db: Database | None = None
         self.server: RpcServer | None = None
+        self.notifier: Notifier | None = None
         self._db_ok: bool | None = None
         self._background: list[Background] = []
         self._phase = "starting"  # then "serving", then "stopping"
@@ -121,11 +123,13 @@ class Worker:
         if self.api_db is None:
             log.info("no [api_database] connection: cell and host mappings are not served here")
         forwarder = _make_forwarder(self.settings)
+        self.notifier = notifier = Notifier(self.settings)
         endpoints = conductor_endpoints(
             self.db,
             self.settings.forwarded_pairs,
             api_db=self.api_db,
             url_defaults=_url_defaults(self.settings),
+            notifier=notifier,
         )
         self.server = RpcServer(
             self.settings,
@@ -135,6 +139,7 @@ class Worker:
             connect_attempts=self._connect_attempts,
         )
         await self.server.start()
+        await notifier.start(self.server.connection)
         if forwarder is not None:
             await forwarder.attach(self.server.connection)
         if self.db is not None and self.settings.aio.register_service:
@@ -147,8 +152,12 @@ class Worker:
                 "forwarded to the legacy conductor although served natively: %s",
                 ", ".join(sorted(f"{o}.{m}" for o, m in forwarded)),
             )
-        if self.settings.instance_update_notifications and ("Instance", "save") not in forwarded:
-            log.warning("instance.update notifications are dropped, as configured")
+        unserved = self.settings.unserved_notifications - forwarded
+        if unserved:
+            log.warning(
+                "notifications of %s are dropped, as configured",
+                ", ".join(sorted(f"{o}.{m}" for o, m in unserved)),
+            )
         # What startup built (modules, schema, pools) lives as long as the process: freezing it
         # keeps the collector's full passes from walking it again after every few thousand calls.
         gc.freeze()
@@ -164,7 +173,14 @@ class Worker:
     async def shutdown(self) -> bool:
         drained = True
         if self.server is not None:
-            drained = await self.server.stop(self.settings.graceful_shutdown_timeout)
+            # the notifier stops after the RPCs, so what they queued goes out before the
+            # connection closes
+            notifier_stop = self.notifier.stop if self.notifier is not None else None
+            drained = await self.server.stop(
+                self.settings.graceful_shutdown_timeout, before_close=notifier_stop
+            )
+        elif self.notifier is not None:
+            await self.notifier.stop()
         for task in reversed(self._background):
             with contextlib.suppress(Exception):
                 await task.stop()

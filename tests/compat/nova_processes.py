@@ -78,6 +78,16 @@ def run_nova_script(script: str | Path, job: dict[str, Any], timeout: float = 30
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def free_port() -> int:
+    """A loopback port nobody listens on now (for our metrics endpoint)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 @contextmanager
 def aioconductor_serving(conf: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     proc = subprocess.Popen(

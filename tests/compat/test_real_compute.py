@@ -41,6 +41,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from aioconductor.novaenv import create_database, drop_database
 from tests import rabbit
 from tests.compat.fake_placement import PlacementState, fake_placement
+from tests.compat.notification_queues import collect
 from tests.compat.nova_processes import api_database_conf, nova_api_database, nova_database
 
 # nova-manage db sync alone takes 22-50 s on 2 cores, depending on what else runs
@@ -92,11 +93,15 @@ def free_port() -> int:
 def common_conf(
     exchange: str, host: str, db: str, defaults: str = "", api_db: str | None = None
 ) -> str:
-    """nova.conf text both sides read; `defaults` is more [DEFAULT] options."""
+    """nova.conf text both sides read; `defaults` is more [DEFAULT] options. Versioned
+    notifications are on, to a topic of this exchange's own (`vn_<exchange>`)."""
     text = (
         f"[DEFAULT]\ntransport_url = {rabbit.url()}\ncontrol_exchange = {exchange}\n"
         f"host = {host}\nreport_interval = {REPORT_INTERVAL}\nrpc_response_timeout = 30\n"
         f"{defaults}[database]\nconnection = mysql+pymysql://root@127.0.0.1/{db}\n"
+        f"[notifications]\nnotification_format = versioned\n"
+        f"versioned_notifications_topics = vn_{exchange}\n"
+        "[oslo_messaging_notifications]\ndriver = messagingv2\n"
     )
     return text + (api_database_conf(api_db) if api_db else "")
 
@@ -308,6 +313,7 @@ def test_real_nova_computes_run_against_aioconductor_alone(tmp_path: Path) -> No
         ran = report_counts(db)
         running_errors = {c.host: error_lines(c.log, c.nova_errors) for c in computes}
         samples = scrape(metrics)
+        notes = collect([f"vn_{exchange}.info"])[f"vn_{exchange}.info"]
         for compute in computes:  # all at once: each takes ~10 s to shut down
             compute.proc.send_signal(signal.SIGTERM)
         exits = {compute.host: reap(compute.proc) for compute in computes}
@@ -323,6 +329,12 @@ def test_real_nova_computes_run_against_aioconductor_alone(tmp_path: Path) -> No
     assert hosts <= hosts_reported_to_placement(placement)
     assert exits == dict.fromkeys(hosts, 0), exits
     check_served_natively(samples, ours_log)
+    # the issue's silent gap: each compute's Service.create is native, and its versioned
+    # service.create comes from aioconductor, once
+    created = sorted(
+        m["body"]["publisher_id"] for m in notes if m["body"]["event_type"] == "service.create"
+    )
+    assert created == sorted(f"nova-compute:{host}" for host in hosts), notes
 
 
 def listing(when: str, errors: dict[str, list[str]]) -> str:

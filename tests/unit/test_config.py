@@ -183,28 +183,40 @@ NOTIFYING = (
 )
 
 
-def test_instance_update_notifications_are_not_dropped_silently(tmp_path: Path) -> None:
-    conf = write(tmp_path / "nova.conf", NOTIFYING)
+def test_instance_update_notifications_are_served_natively(tmp_path: Path) -> None:
+    conf = write(tmp_path / "nova.conf", NOTIFYING + "[aioconductor]\nfallback_host = old\n")
+    settings = load_settings([conf], env={})
+    assert settings.instance_update_notifications
+    assert settings.forwarded_pairs == frozenset()
+
+
+# a driver aioconductor does not have next to one it has: instance updates stay nova's
+ROUTING = NOTIFYING + "[oslo_messaging_notifications]\ndriver = routing\n"
+
+
+def test_notifications_we_cannot_build_are_not_dropped_silently(tmp_path: Path) -> None:
+    conf = write(tmp_path / "nova.conf", ROUTING)
     with pytest.raises(ConfigError) as err:
         load_settings([conf], env={})
     message = str(err.value)
-    assert "[notifications] notify_on_state_change = vm_and_task_state" in message
+    assert "[oslo_messaging_notifications] driver = routing" in message
+    assert "Instance.save" in message
     assert "fallback_host" in message
     assert "drop_instance_update_notifications" in message
 
 
 def test_with_a_legacy_conductor_instance_save_is_forwarded(tmp_path: Path) -> None:
-    conf = write(tmp_path / "nova.conf", NOTIFYING + "[aioconductor]\nfallback_host = old\n")
+    conf = write(tmp_path / "nova.conf", ROUTING + "[aioconductor]\nfallback_host = old\n")
     assert load_settings([conf], env={}).forwarded_pairs == {("Instance", "save")}
 
 
 def test_dropping_them_is_an_explicit_choice(tmp_path: Path) -> None:
     conf = write(
         tmp_path / "nova.conf",
-        NOTIFYING + "[aioconductor]\ndrop_instance_update_notifications = true\n",
+        ROUTING + "[aioconductor]\ndrop_instance_update_notifications = true\n",
     )
     settings = load_settings([conf], env={})
-    assert settings.instance_update_notifications
+    assert settings.unserved_notifications == {("Instance", "save")}
     assert settings.forwarded_pairs == frozenset()
 
 

@@ -19,6 +19,7 @@ from aioconductor.errors import (
 )
 from aioconductor.messaging.dispatcher import EndpointTarget, rpc_method
 from aioconductor.messaging.versions import parse_version
+from aioconductor.notifications.notifier import NO_NOTIFICATIONS, Notifications
 from aioconductor.objects import registry
 from aioconductor.objects.catalog import NOVA_OBJECT_VERSIONS
 from aioconductor.objects.primitives import ObjectPrimitive
@@ -80,11 +81,13 @@ class ConductorEndpoint:
         *,
         api_db: Database | None = None,
         url_defaults: registry.UrlDefaults | None = None,
+        notifier: Notifications = NO_NOTIFICATIONS,
     ) -> None:
         self._db = db
         self._forwarded = forwarded
         self._api_db = api_db
         self._url_defaults = url_defaults or registry.UrlDefaults()
+        self._notifier = notifier
 
     def _database(self, what: str) -> Database:
         if self._db is None:
@@ -121,6 +124,7 @@ class ConductorEndpoint:
             objname=objname,
             versions=object_versions,
             url_defaults=self._url_defaults,
+            notifier=self._notifier,
         )
         with reported_as_oslo_db():
             return await handler(call, *_positional(args), **_keywords(kwargs))
@@ -144,6 +148,7 @@ class ConductorEndpoint:
             db=self._database(f"{obj.name}.{objmethod}"),
             objname=obj.name,
             versions={obj.name: obj.version},
+            notifier=self._notifier,
             obj=obj,
         )
         with reported_as_oslo_db():
@@ -217,9 +222,13 @@ def conductor_endpoints(
     *,
     api_db: Database | None = None,
     url_defaults: registry.UrlDefaults | None = None,
+    notifier: Notifications = NO_NOTIFICATIONS,
 ) -> list[Any]:
     """In nova's order: ConductorManager, BaseRPCAPI, ComputeTaskManager. `forwarded`: object
     methods left to the legacy conductor although we have them (see Settings.forwarded_pairs);
-    `api_db`: the API database, for the cell, host and instance mappings."""
-    conductor = ConductorEndpoint(db, forwarded, api_db=api_db, url_defaults=url_defaults)
+    `api_db`: the API database, for the cell, host and instance mappings; `notifier`: where
+    the notifications of native methods go."""
+    conductor = ConductorEndpoint(
+        db, forwarded, api_db=api_db, url_defaults=url_defaults, notifier=notifier
+    )
     return [conductor, BaseApiEndpoint(), ComputeTaskEndpoint()]

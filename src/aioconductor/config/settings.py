@@ -166,9 +166,89 @@ class AioConductorOptions(_Section):
     log_format: Literal["text", "json"] = "text"
     drop_instance_update_notifications: bool = Field(
         False,
-        description="serve Instance.save natively even though nova.conf asks for "
-        "instance.update notifications, which aioconductor does not send",
+        description="serve Instance.save natively although nova.conf asks for "
+        "instance updates through a notification driver aioconductor does not have "
+        "(routing, test), and drop those",
     )
+    notification_queue_size: int = Field(
+        1000,
+        ge=1,
+        description="notifications waiting for the broker, per worker; past it they are "
+        "dropped and counted (a stalled notification broker never holds the RPCs)",
+    )
+
+
+# [oslo_messaging_notifications] driver names aioconductor sends like oslo.messaging does
+NOTIFICATION_DRIVERS = frozenset({"messaging", "messagingv2", "log", "noop"})
+# oslo.messaging drivers we do not build: a nova.conf naming one keeps the emitting methods
+# on the legacy conductor (or is refused without one)
+UNSUPPORTED_NOTIFICATION_DRIVERS = frozenset({"routing", "test"})
+# stevedore loads each named driver once, in oslo.messaging's entry-point order, whatever
+# the order or repetitions in nova.conf: the order messages of one event reach a queue
+_DRIVER_ENTRY_POINTS = ("log", "messaging", "messagingv2", "noop", "routing", "test")
+
+
+class GlanceOptions(BaseModel):
+    """[glance]: where nova's legacy notification says the image lives."""
+
+    model_config = ConfigDict(frozen=True)
+
+    api_servers: tuple[str, ...] = ()
+    endpoint_override: str | None = None
+    interfaces: tuple[str, ...] = ("internal", "public")
+    region: str | None = None
+
+
+class NotificationOptions(BaseModel):
+    """[oslo_messaging_notifications] and [notifications]: what nova would send, and where."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    drivers: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ("notifications",)
+    retry: int = Field(-1, ge=-1)
+    transport_url: SecretStr | None = None
+    notification_format: Literal["unversioned", "versioned", "both"] = "unversioned"
+    versioned_topics: tuple[str, ...] = ("versioned_notifications",)
+    notify_on_state_change: Literal["vm_state", "vm_and_task_state"] | None = None
+    bdms_in_notifications: bool = False
+    include_share_mapping: bool = False
+    # what the payloads also read: [DEFAULT] instance_usage_audit_period, and the legacy
+    # payload's image URL from [glance] api_servers / endpoint_override / valid_interfaces /
+    # region_name
+    audit_period: str = Field("month", pattern=r"^(hour|month|day|year)(@([0-9]+))?$")
+    glance_api_servers: tuple[str, ...] = ()
+    glance_endpoint_override: str | None = None
+    glance_interfaces: tuple[str, ...] = ("internal", "public")
+    glance_region: str | None = None
+
+    @property
+    def glance(self) -> GlanceOptions:
+        return GlanceOptions(
+            api_servers=self.glance_api_servers,
+            endpoint_override=self.glance_endpoint_override,
+            interfaces=self.glance_interfaces,
+            region=self.glance_region,
+        )
+
+    @property
+    def sending_drivers(self) -> tuple[str, ...]:
+        """The drivers oslo would load and that send something (noop sends nothing; a name
+        stevedore does not know is skipped, as oslo skips it)."""
+        return tuple(d for d in _DRIVER_ENTRY_POINTS if d in self.drivers and d != "noop")
+
+    @property
+    def unsupported_drivers(self) -> tuple[str, ...]:
+        return tuple(d for d in self.drivers if d in UNSUPPORTED_NOTIFICATION_DRIVERS)
+
+    @property
+    def versioned(self) -> bool:
+        """nova's `if_notifications_enabled`: versioned payloads are built and sent."""
+        return self.notification_format in ("versioned", "both") and bool(self.sending_drivers)
+
+    @property
+    def legacy(self) -> bool:
+        return self.notification_format in ("unversioned", "both") and bool(self.sending_drivers)
 
 
 class ApiDatabaseOptions(_Section):
@@ -219,10 +299,7 @@ class Settings(BaseModel):
     api_database_connection: SecretStr | None = None
     api_database: ApiDatabaseOptions = Field(default_factory=ApiDatabaseOptions)
     workers: int | None = Field(None, ge=1)
-    # [notifications] notify_on_state_change, and whether [oslo_messaging_notifications]
-    # driver sends notifications at all
-    notify_on_state_change: Literal["vm_state", "vm_and_task_state"] | None = None
-    notifications_sent: bool = False
+    notifications: NotificationOptions = Field(default_factory=NotificationOptions)
     rabbit: RabbitOptions = Field(default_factory=RabbitOptions)
     aio: AioConductorOptions = Field(default_factory=AioConductorOptions)
     config_files: tuple[str, ...] = ()
@@ -232,9 +309,27 @@ class Settings(BaseModel):
         return self.aio.prefetch_count or self.rabbit.rabbit_qos_prefetch_count or DEFAULT_PREFETCH
 
     @property
+    def notify_on_state_change(self) -> str | None:
+        return self.notifications.notify_on_state_change
+
+    @property
     def instance_update_notifications(self) -> bool:
         """nova's Instance.save would send instance.update (every save, once this is on)."""
-        return self.notify_on_state_change is not None and self.notifications_sent
+        notes = self.notifications
+        return notes.notify_on_state_change is not None and bool(notes.sending_drivers)
+
+    @property
+    def unserved_notifications(self) -> frozenset[tuple[str, str]]:
+        """Native methods whose notifications this configuration asks for and we cannot
+        send: they keep the forward-or-refuse rule (docs/native-methods.md). Those are the
+        ones sent through a driver we do not have (routing, test)."""
+        notes = self.notifications
+        pairs: set[tuple[str, str]] = set()
+        if notes.unsupported_drivers and notes.versioned:
+            pairs.update({("Service", "create"), ("Service", "save")})
+        if self.instance_update_notifications and notes.unsupported_drivers:
+            pairs.add(("Instance", "save"))
+        return frozenset(pairs)
 
     @property
     def forwarded_pairs(self) -> frozenset[tuple[str, str]]:
@@ -242,9 +337,19 @@ class Settings(BaseModel):
         if not self.aio.fallback_host:
             return frozenset()
         pairs = {_object_method(name) for name in _names(self.aio.forward_object_methods)}
-        if self.instance_update_notifications:
-            pairs.add(("Instance", "save"))
+        pairs.update(self.unserved_notifications)
         return frozenset(pairs)
+
+    def notification_settings(self) -> Settings:
+        """These settings with the notification transport as the transport: oslo's
+        get_notification_transport, [oslo_messaging_notifications] transport_url or the
+        RPC one."""
+        url = self.notifications.transport_url
+        if url is None:
+            return self
+        _, url_options = parse_transport_url(url.get_secret_value())
+        rabbit = self.rabbit.model_copy(update=url_options) if url_options else self.rabbit
+        return self.model_copy(update={"transport_url": url, "rabbit": rabbit})
 
     @property
     def db_pool_size(self) -> int:
@@ -273,6 +378,10 @@ class Settings(BaseModel):
         """The resolved settings with every password replaced, for check-config and logs."""
         data = self.model_dump(mode="json")
         data["transport_url"] = mask_url(self.transport_url.get_secret_value())
+        notification_url = self.notifications.transport_url
+        data["notifications"]["transport_url"] = (
+            mask_url(notification_url.get_secret_value()) if notification_url else None
+        )
         for key in ("database_connection", "api_database_connection"):
             secret = getattr(self, key)
             data[key] = mask_url(secret.get_secret_value()) if secret else None
@@ -420,6 +529,47 @@ def _check_forwarded(aio: AioConductorOptions) -> None:
         )
 
 
+# NotificationOptions field -> (section, option) in nova.conf; nova's own two options were
+# in [DEFAULT] once and are still read there (deprecated_group)
+_NOTIFICATION_OPTIONS = {
+    "drivers": ("oslo_messaging_notifications", "driver"),
+    "topics": ("oslo_messaging_notifications", "topics"),
+    "retry": ("oslo_messaging_notifications", "retry"),
+    "transport_url": ("oslo_messaging_notifications", "transport_url"),
+    "notification_format": ("notifications", "notification_format"),
+    "versioned_topics": ("notifications", "versioned_notifications_topics"),
+    "notify_on_state_change": ("notifications", "notify_on_state_change"),
+    "bdms_in_notifications": ("notifications", "bdms_in_notifications"),
+    "include_share_mapping": ("notifications", "include_share_mapping"),
+    "audit_period": ("DEFAULT", "instance_usage_audit_period"),
+    "glance_api_servers": ("glance", "api_servers"),
+    "glance_endpoint_override": ("glance", "endpoint_override"),
+    "glance_interfaces": ("glance", "valid_interfaces"),
+    "glance_region": ("glance", "region_name"),
+}
+_DEPRECATED_IN_DEFAULT = ("notify_on_state_change", "notification_format")
+_LIST_OPTIONS = ("topics", "versioned_topics", "glance_api_servers", "glance_interfaces")
+
+
+def _notification_values(conf: nova_conf.NovaConf) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for field, (section, key) in _NOTIFICATION_OPTIONS.items():
+        if field == "drivers":
+            # a MultiStrOpt: one driver per line, never split on commas (oslo does not)
+            values[field] = tuple(d.strip() for d in conf.get_all(section, key) if d.strip())
+            continue
+        value = conf.get(section, key)
+        if value is None and key in _DEPRECATED_IN_DEFAULT:
+            value = conf.get("DEFAULT", key)
+        if value is None or (field == "notify_on_state_change" and value in ("", "None")):
+            continue
+        if field in _LIST_OPTIONS:
+            values[field] = tuple(t.strip() for t in value.split(",") if t.strip())
+        else:
+            values[field] = value
+    return values
+
+
 def load_settings(
     config_files: list[Path] | None = None,
     config_dirs: list[Path] | None = None,
@@ -479,12 +629,7 @@ def load_settings(
     workers = conf.get("conductor", "workers")
     if workers:
         top["workers"] = workers
-    notify = conf.get("notifications", "notify_on_state_change")
-    if notify not in (None, "", "None"):
-        top["notify_on_state_change"] = notify
-    drivers = [d.strip() for v in conf.get_all("oslo_messaging_notifications", "driver")
-               for d in v.split(",")]  # fmt: skip
-    top["notifications_sent"] = any(d and d != "noop" for d in drivers)
+    top["notifications"] = _notification_values(conf)
     try:
         settings = Settings.model_validate(top)
     except ValidationError as exc:
@@ -496,22 +641,28 @@ def load_settings(
             "database_retry_interval": ("database", "retry_interval"),
             "api_database_connection": ("api_database", "connection"),
             "workers": ("conductor", "workers"),
-            "notify_on_state_change": ("notifications", "notify_on_state_change"),
         }.get(field, ("DEFAULT", field))
+        if field == "notifications":
+            section, key = _NOTIFICATION_OPTIONS[str(err["loc"][1])]
         raise ConfigError(f"[{section}] {key}: {err['msg']} (got {err.get('input')!r})") from None
     if settings.database_connection is not None:
         settings.async_database_url()  # fail now, with the section name, on a bad scheme
     if settings.api_database_connection is not None:
         settings.async_api_database_url()
-    if (
-        settings.instance_update_notifications
-        and not settings.aio.fallback_host
-        and not settings.aio.drop_instance_update_notifications
-    ):
-        raise ConfigError(
-            f"[notifications] notify_on_state_change = {settings.notify_on_state_change} asks "
-            "nova-conductor to send instance.update on every Instance.save, and aioconductor "
-            "does not send it: set [aioconductor] fallback_host to forward Instance.save to a "
-            "nova-conductor, or [aioconductor] drop_instance_update_notifications = true"
-        )
+    unserved = settings.unserved_notifications
+    if unserved and not settings.aio.fallback_host:
+        names = ", ".join(sorted(f"{o}.{m}" for o, m in unserved))
+        notes = settings.notifications
+        why = f"[oslo_messaging_notifications] driver = {notes.unsupported_drivers[0]}"
+        if ("Service", "create") in unserved or not settings.aio.drop_instance_update_notifications:
+            raise ConfigError(
+                f"{why}: aioconductor cannot send the notifications nova-conductor sends "
+                f"from {names}: set [aioconductor] fallback_host to leave them to a "
+                "nova-conductor"
+                + (
+                    ""
+                    if ("Service", "create") in unserved
+                    else ", or [aioconductor] drop_instance_update_notifications = true"
+                )
+            )
     return settings

@@ -155,10 +155,14 @@ class RpcServer:
         self._consume_channel, self._reply_channel, self._consumer_tags = consume, reply, tags
         self._link = connection
 
-    async def stop(self, timeout: float) -> bool:
+    async def stop(
+        self, timeout: float, before_close: Callable[[], Awaitable[None]] | None = None
+    ) -> bool:
         """Stop consuming, give back unstarted messages, finish in-flight ones (bounded).
 
-        Returns True when every in-flight request finished within `timeout`.
+        `before_close` runs once the requests are done, while the connection is still open
+        (the notifier sends what they queued). Returns True when every in-flight request
+        finished within `timeout`.
         """
         self._stopping = True
         self.status.consuming = False
@@ -187,6 +191,8 @@ class RpcServer:
         # past the drain timeout.
         for task in list(self._requests):
             task.cancel()
+        if before_close is not None:
+            await before_close()
         await self._delete_private_queues()
         if self._connection is not None:
             await self._connection.close()

@@ -58,14 +58,18 @@ def _bdm_list(rows: Sequence[dict[str, Any]]) -> p.Primitive:
     return p.make_list("BlockDeviceMappingList", BDM_LIST_VERSION, objects)
 
 
+async def instance_rows(call: ClassCall, instance_uuid: str) -> list[dict[str, Any]]:
+    """`db.block_device_mapping_get_all_by_instance`: the rows, in the database's order."""
+    sql = f"{_SELECT} WHERE instance_uuid = %s{_deleted(call.ctx)}"
+    return await call.db.fetch_all(sql, (instance_uuid,))
+
+
 @remotable_classmethod("BlockDeviceMappingList", "get_by_instance_uuid")
 async def get_by_instance_uuid(
     call: ClassCall, instance_uuid: str, use_slave: bool = False
 ) -> p.Primitive:
     _check_versions(call)
-    sql = f"{_SELECT} WHERE instance_uuid = %s{_deleted(call.ctx)}"
-    rows = await call.db.fetch_all(sql, (instance_uuid,))
-    return _bdm_list(rows)
+    return _bdm_list(await instance_rows(call, instance_uuid))
 
 
 @remotable_classmethod("BlockDeviceMappingList", "get_by_instance_uuids")

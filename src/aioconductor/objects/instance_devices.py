@@ -41,12 +41,17 @@ SHARE_COLUMNS = ("id", "uuid", "instance_uuid", "share_id", "status", "tag",
                   "export_location", "share_proto", *_TIMESTAMPS)  # fmt: skip
 
 
+async def share_mapping_rows(call: ClassCall, instance_uuid: str) -> list[dict[str, Any]]:
+    """`db.share_mapping_get_by_instance_uuid`: the rows, in the database's order."""
+    # share_mapping has no soft delete: nova's query has no deleted filter either
+    sql = f"SELECT {', '.join(SHARE_COLUMNS)} FROM share_mapping WHERE instance_uuid = %s"
+    return await call.db.fetch_all(sql, (instance_uuid,))
+
+
 @remotable_classmethod("ShareMappingList", "get_by_instance_uuid")
 async def share_mappings_by_instance(call: ClassCall, instance_uuid: str) -> p.Primitive:
     _check(call, ("ShareMappingList", SHARE_LIST_VERSION), ("ShareMapping", SHARE_VERSION))
-    # share_mapping has no soft delete: nova's query has no deleted filter either
-    sql = f"SELECT {', '.join(SHARE_COLUMNS)} FROM share_mapping WHERE instance_uuid = %s"
-    rows = await call.db.fetch_all(sql, (instance_uuid,))
+    rows = await share_mapping_rows(call, instance_uuid)
     objects = [p.make("ShareMapping", SHARE_VERSION, _wire(r, SHARE_COLUMNS)) for r in rows]
     return p.make_list("ShareMappingList", SHARE_LIST_VERSION, objects)
 

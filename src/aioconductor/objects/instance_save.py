@@ -19,8 +19,8 @@ _retry_instance_update, the whole transaction runs again on a fresh one, up to f
 so the caller gets the specific conflict (UnexpectedDeletingTaskStateError, say), not
 UnknownInstanceUpdateConflict.
 Every object-valued field comes back in the updates: nova's conductor compares them by
-identity. Notifications (notify_on_state_change) are not sent: Settings.forwarded_pairs hands
-Instance.save to the legacy conductor when nova.conf asks for them.
+identity. With `[notifications] notify_on_state_change`, a save that wrote the row sends
+compute.instance.update / instance.update as nova does (notifications/instance_update.py).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from typing import Any
 from aioconductor.conductor.endpoints import not_native
 from aioconductor.db.connection import AsyncConnection
 from aioconductor.errors import NovaError, ObjectActionError, UnknownInstanceUpdateConflict
+from aioconductor.notifications.instance_update import notify_instance_update, old_values
 from aioconductor.objects import _instance_save_sql as sql
 from aioconductor.objects import _instance_tables as t
 from aioconductor.objects._instance_build import (
@@ -215,11 +216,14 @@ async def save(
     if "system_metadata" not in attrs:
         attrs.append("system_metadata")
 
+    old: dict[str, Any] = {}
+
     async def update(conn: AsyncConnection) -> Primitive:
         """`instance_update_and_get_original`: nova's result is the row it read first with
         the new values set on it in memory (oslo.db's update_on_match), never a re-read."""
         stored = await read_instance(conn, ctx, uuid, attrs)
         await sql.compare_and_set(conn, ctx, uuid, values, expected, stored.row)
+        old.update(old_values(stored.row))
         stored.row.update(values)
         if metadata is not None:
             stored_rows = stored.children.rows.get("m", [])
@@ -264,6 +268,7 @@ async def save(
     _report_objects(call)
     call.reset_changes()
     obj.changes.update(changed_children(obj.data))
+    await notify_instance_update(call, old)
 
 
 def _in_place(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:

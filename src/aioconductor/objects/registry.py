@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from aioconductor.context import RequestContext
+from aioconductor.notifications.notifier import NO_NOTIFICATIONS, Notifications
 from aioconductor.objects.catalog import NOVA_OBJECT_VERSIONS
 from aioconductor.objects.primitives import ObjectPrimitive
 
@@ -56,6 +57,8 @@ class ClassCall:
     # The caller's manifest: every object in the tree of `objname` at the caller's version.
     versions: dict[str, str]
     url_defaults: UrlDefaults = field(default_factory=UrlDefaults)
+    # Where the notifications nova would send from this method go (off the RPC's time).
+    notifier: Notifications = field(default=NO_NOTIFICATIONS)
 
     def version_of(self, objname: str) -> str:
         """Version to build `objname` at: the caller's, else nova 34's."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from aioconductor.db.connection import AsyncConnection
 from aioconductor.errors import ComputeHostNotFound, ObjectActionError, ServiceTooOld
+from aioconductor.notifications.service_status import STATUS_FIELDS, notify_status
 from aioconductor.objects import _service_rows as rows
 from aioconductor.objects.primitives import Primitive
 from aioconductor.objects.registry import (
@@ -104,8 +105,12 @@ async def save(call: InstanceCall) -> None:
         await _check_minimum_version(conn, obj.data)
         return await rows.update_service(conn, obj.data["id"], values)
 
+    status_changed = not STATUS_FIELDS.isdisjoint(obj.changes)
     row = await call.db.run(work)
-    _record_refresh(call, rows.backport(rows.service_data(row), obj.version))
+    data = rows.service_data(row)
+    _record_refresh(call, rows.backport(data, obj.version))
+    if status_changed:  # nova: the fields the caller set, whether or not their values moved
+        notify_status(call.notifier, call.ctx, data, "update")
 
 
 @remotable("Service", "create")
@@ -120,4 +125,6 @@ async def create(call: InstanceCall) -> None:
         return await rows.create_service(conn, values)
 
     row = await call.db.run(work)
-    _record_refresh(call, rows.backport(rows.service_data(row), obj.version))
+    data = rows.service_data(row)
+    _record_refresh(call, rows.backport(data, obj.version))
+    notify_status(call.notifier, call.ctx, data, "create")

@@ -111,3 +111,16 @@ class RequestMetrics:
 
     def reply_dropped(self) -> None:
         REPLIES_DROPPED.inc()
+
+
+NOTIFICATIONS_SENT = Counter(
+    f"{_PREFIX}_notifications_sent_total",
+    "Notifications the broker confirmed, per event type",
+    ["event_type"],
+)
+NOTIFICATIONS_DROPPED = Counter(
+    f"{_PREFIX}_notifications_dropped_total",
+    "Notifications dropped: queue_full (the broker is slower than the RPCs), failed (retry "
+    "attempts spent), unbuildable (a payload JSON cannot carry), shutdown",
+    ["reason"],
+)

@@ -16,12 +16,13 @@ import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pymysql
 
+from tests.compat.notification_queues import collect
 from tests.compat.nova_processes import (
     aioconductor_serving,
     api_database_conf,
@@ -44,6 +45,9 @@ class Outcome:
     direct_tables: dict[str, list[dict[str, Any]]]
     our_tables: dict[str, list[dict[str, Any]]]
     our_log: str
+    # notification queue -> messages each side published while the scenario ran
+    direct_notifications: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    our_notifications: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def run_pair(
@@ -53,17 +57,22 @@ def run_pair(
     *,
     api_database: bool = False,
     cell_schema: bool = True,
+    extra_conf: str = "",
+    notification_queues: Sequence[str] = (),
 ) -> Outcome:
     """`api_database`: each side also gets an API database (`nova-manage api_db sync`), in
     its nova.conf and in aioconductor's; `tables` are then read from the API databases.
     `cell_schema=False`: the cell databases stay empty (no `db sync`, half a minute saved)
-    and aioconductor keeps no services row, for scenarios on the API database alone."""
+    and aioconductor keeps no services row, for scenarios on the API database alone.
+    `extra_conf` is added to both nova.conf files; the `notification_queues` (oslo's
+    default queues `<topic>.<priority>`) are read after each run."""
     exchange = f"aioc_scn_{uuid.uuid4().hex[:8]}"
+    queues = list(notification_queues)
     with ExitStack() as stack:
         direct_db = stack.enter_context(nova_database("scn_direct", cell_schema))
         our_db = stack.enter_context(nova_database("scn_ours", cell_schema))
         dumped_direct, dumped_ours = direct_db, our_db
-        direct_extra = our_extra = ""
+        direct_extra = our_extra = extra_conf
         if not cell_schema:
             our_extra += "[aioconductor]\nregister_service = false\n"
         if api_database:
@@ -80,11 +89,17 @@ def run_pair(
                      for c in (direct_conf, our_conf)]  # fmt: skip
             for seeded in seeds:
                 seeded.result()
+        collect(queues)  # what the seeds sent is nobody's result
         direct = _phase(scenario, "run", "direct", direct_conf)
+        theirs = collect(queues)
         log = tmp_path / "aioconductor.log"
         with aioconductor_serving(our_conf, log):
             ours = _phase(scenario, "run", "indirect", our_conf)
+            expect = {q: len(m) for q, m in theirs.items()}
+            mine = collect(queues, expect=expect, wait=15) if queues else {}
         return Outcome(
+            direct_notifications=theirs,
+            our_notifications=mine,
             direct=direct,
             ours=ours,
             direct_tables={t: dump_table(dumped_direct, t) for t in tables},
