@@ -25,7 +25,14 @@ from aioconductor.bench.generators import (
 from aioconductor.bench.host import HostSample, HostUse
 from aioconductor.bench.loadgen import WireClient
 from aioconductor.bench.stats import RunResult, summarise
-from aioconductor.bench.targets import TARGETS, DatabaseAddress, Relay, RunningTarget, target_spec
+from aioconductor.bench.targets import (
+    TARGETS,
+    DatabaseAddress,
+    Relay,
+    RunningTarget,
+    notification_queues,
+    target_spec,
+)
 
 AMQP = "amqp://guest:guest@127.0.0.1:5672/"
 WORKLOADS = ("ping", "heartbeat", "bootstorm", "bootstorm-paced", "fleet")
@@ -104,8 +111,14 @@ async def _run_target(
     clone_database(fixture.database, db)
     relay = Relay(delay_ms) if delay_ms is not None else None
     database = DatabaseAddress(db, relay.port if relay else 3306, args.db_socket)
+    notify_tag = exchange if args.notifications else None
     target = RunningTarget(
-        target_spec(name), exchange, database, workdir, cpu_per_worker=args.cpu_per_worker
+        target_spec(name),
+        exchange,
+        database,
+        workdir,
+        cpu_per_worker=args.cpu_per_worker,
+        notify_tag=notify_tag,
     )
     meters = Meters(target, relay, delay_ms, db_socket=args.db_socket is not None)
     try:
@@ -126,6 +139,9 @@ async def _run_target(
         if relay is not None:
             relay.stop()
         drop_database(db)
+        if notify_tag is not None:  # nobody reads them: gone with the run
+            async with WireClient(AMQP, exchange) as cleaner:
+                await cleaner.delete_queues(notification_queues(notify_tag))
 
 
 async def _workloads(
@@ -215,6 +231,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="PATH",
         help="targets reach MariaDB over this Unix socket instead of TCP to 127.0.0.1 (e.g. "
         "/run/mysqld/mysqld.sock): a database on the conductor's own host",
+    )
+    parser.add_argument(
+        "--notifications",
+        action="store_true",
+        help="targets send nova's instance and service notifications (vm_and_task_state, "
+        "both formats, messagingv2) to queues of the run's own, deleted at the end",
     )
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
     parser.add_argument(

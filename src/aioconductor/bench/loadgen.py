@@ -122,6 +122,10 @@ class WireClient:
     async def __aexit__(self, *_: object) -> None:
         await self._connection.close()
 
+    async def delete_queues(self, names: list[str]) -> None:
+        for name in names:
+            await self._channel.call(commands.Queue.Delete(queue=name))
+
     def _on_reply(self, delivery: Delivery) -> None:
         inner = json.loads(json.loads(delivery.body)["oslo.message"])
         if inner.get("ending"):

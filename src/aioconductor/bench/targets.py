@@ -85,8 +85,29 @@ class DatabaseAddress:
         return f"mysql+{driver}://root@localhost/{self.name}?unix_socket={self.socket}"
 
 
+def notification_queues(tag: str) -> list[str]:
+    """The queues oslo's notifier declares for `notifications_conf(tag)` (`<topic>.info`)."""
+    return [f"{tag}_notifications.info", f"{tag}_versioned.info"]
+
+
+def notifications_conf(tag: str) -> str:
+    """What a cloud with notifications on for telemetry sets (issue 22): both formats on every
+    state change, to topics of the run's own, so its queues can be deleted afterwards."""
+    return (
+        "[notifications]\nnotify_on_state_change = vm_and_task_state\n"
+        f"notification_format = both\nversioned_notifications_topics = {tag}_versioned\n"
+        f"[oslo_messaging_notifications]\ndriver = messagingv2\ntopics = {tag}_notifications\n"
+        # the legacy payload's image URL; nothing is asked of it
+        "[glance]\napi_servers = http://127.0.0.1:9292\n"
+    )
+
+
 def _conf(
-    spec: TargetSpec, exchange: str, database: DatabaseAddress, transport_url: str = RABBIT
+    spec: TargetSpec,
+    exchange: str,
+    database: DatabaseAddress,
+    transport_url: str = RABBIT,
+    notify_tag: str | None = None,
 ) -> str:
     driver = "pymysql" if spec.kind == "aioconductor" else spec.driver
     text = (
@@ -95,6 +116,8 @@ def _conf(
         f"[database]\nconnection = {database.url(driver)}\n"
         f"[conductor]\nworkers = {spec.workers}\n"
     )
+    if notify_tag is not None:
+        text += notifications_conf(notify_tag)
     if spec.kind == "aioconductor":
         return text + f"[aioconductor]\ndb_driver = {spec.driver}\nmetrics_bind = 127.0.0.1:0\n"
     return (
@@ -114,6 +137,7 @@ class RunningTarget:
         workdir: Path,
         transport_url: str = RABBIT,
         cpu_per_worker: float | None = None,
+        notify_tag: str | None = None,
     ) -> None:
         self.spec = spec
         # N workers on N small cores: the whole process tree shares workers x F cores
@@ -121,7 +145,7 @@ class RunningTarget:
             None if cpu_per_worker is None else CpuQuota.create(spec.workers * cpu_per_worker)
         )
         conf = workdir / f"{spec.name}.conf"
-        conf.write_text(_conf(spec, exchange, database, transport_url))
+        conf.write_text(_conf(spec, exchange, database, transport_url, notify_tag))
         self.log = workdir / f"{spec.name}.log"
         env = {k: v for k, v in os.environ.items() if k != "OS_NOVA_DISABLE_EVENTLET_PATCHING"}
         if spec.kind == "aioconductor":
