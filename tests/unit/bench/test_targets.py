@@ -7,7 +7,16 @@ from pathlib import Path
 import pytest
 
 from aioconductor.bench import cli
-from aioconductor.bench.targets import TARGETS, DatabaseAddress, TargetSpec, _conf, target_spec
+from aioconductor.bench.targets import (
+    TARGETS,
+    DatabaseAddress,
+    TargetSpec,
+    _conf,
+    notification_queues,
+    notifications_conf,
+    target_spec,
+)
+from aioconductor.config.settings import load_settings
 
 
 def test_every_documented_name_is_a_target() -> None:
@@ -80,3 +89,26 @@ def test_the_socket_and_the_delaying_relay_exclude_each_other(
     with pytest.raises(SystemExit):
         cli.main(["--db-socket", "/x.sock", "--db-delay-ms", "0,1", "--out", str(tmp_path)])
     assert "exclude each other" in capsys.readouterr().err
+
+
+def test_a_notifications_run_sends_both_formats_to_the_queues_it_deletes(tmp_path: Path) -> None:
+    # issue 22's benchmark: what the run deletes afterwards must be what the targets fill
+    conf = tmp_path / "nova.conf"
+    conf.write_text(
+        _conf(target_spec("aioconductor-1w"), "ex", DatabaseAddress("db"), notify_tag="run1")
+    )
+    notes = load_settings([conf]).notifications
+    assert notes.notify_on_state_change == "vm_and_task_state"
+    assert "messagingv2" in notes.drivers
+    topics = [*notes.topics, *notes.versioned_topics]
+    assert [f"{topic}.info" for topic in topics] == notification_queues("run1")
+    nova_side = _conf(
+        target_spec("nova-threading-1w"), "ex", DatabaseAddress("db"), notify_tag="run1"
+    )
+    assert notifications_conf("run1") in nova_side
+
+
+def test_a_run_without_notifications_sets_none() -> None:
+    assert "[notifications]" not in _conf(
+        target_spec("aioconductor-1w"), "ex", DatabaseAddress("db")
+    )
