@@ -32,6 +32,9 @@ CASES = {
     "unversioned-vm_state-messaging": (
         "unversioned", "vm_state", ["messaging"], "[glance]\napi_servers = http://glance.test:9292\n",
     ),
+    # versioned only on vm_state changes, beside the log driver (which must change nothing
+    # on the queues)
+    "versioned-vm_state-messagingv2-log": ("versioned", "vm_state", ["messagingv2", "log"], ""),
 }  # fmt: skip
 
 
