@@ -6,8 +6,9 @@ match), then run the native handler, or raise NotNative for the server to forwar
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from aioconductor.boot.gate import why_forwarded
 from aioconductor.context import RequestContext
 from aioconductor.db.engine import Database
 from aioconductor.db.failures import reported_as_oslo_db
@@ -27,6 +28,9 @@ from aioconductor.objects.primitives import ObjectPrimitive
 CONDUCTOR_API_VERSION = "3.0"
 BASE_API_VERSION = "1.1"
 COMPUTE_TASK_API_VERSION = "1.26"
+
+if TYPE_CHECKING:
+    from aioconductor.boot.schedule_and_build import BootServices
 
 
 class NotServed(RemoteFailure):
@@ -199,15 +203,62 @@ def _orchestration(method: str) -> Any:
 
 
 class ComputeTaskEndpoint:
-    """compute_task 1.26: orchestration (scheduler, placement, compute RPC) is left to the
-    legacy conductor; every method is forwarded or refused with a clear failure."""
+    """compute_task 1.26: the boot (`schedule_and_build_instances`) is served natively when
+    the API database and the boot's services are configured and the request is one we build
+    (boot/gate.py); every other method, and every other boot, is forwarded whole or refused
+    with a clear failure."""
 
     target = EndpointTarget(namespace="compute_task", version=COMPUTE_TASK_API_VERSION)
+
+    def __init__(
+        self, boot: BootServices | None = None, notifier: Notifications = NO_NOTIFICATIONS
+    ) -> None:
+        self._boot = boot
+        self._notifier = notifier
+
+    @rpc_method
+    async def schedule_and_build_instances(
+        self,
+        ctx: RequestContext,
+        build_requests: Any,
+        request_specs: Any,
+        image: Any,
+        admin_password: Any,
+        injected_files: Any,
+        requested_networks: Any,
+        block_device_mapping: Any,
+        tags: Any = None,
+    ) -> None:
+        what = "compute_task.schedule_and_build_instances"
+        if self._boot is None:
+            raise not_native(f"{what} (no [api_database] connection)")
+        reason = why_forwarded(
+            build_requests,
+            request_specs,
+            requested_networks,
+            notifications_on=self._notifier.legacy or self._notifier.versioned,
+        )
+        if reason is not None:
+            raise not_native(f"{what} with {reason}")
+        # here, not at the top: the boot's steps use object handlers that import this module
+        from aioconductor.boot.schedule_and_build import schedule_and_build_instances
+
+        await schedule_and_build_instances(
+            self._boot,
+            ctx,
+            build_requests,
+            request_specs,
+            image,
+            admin_password,
+            injected_files,
+            requested_networks,
+            block_device_mapping,
+            tags,
+        )
 
     migrate_server = _orchestration("migrate_server")
     live_migrate_instance = _orchestration("live_migrate_instance")
     build_instances = _orchestration("build_instances")
-    schedule_and_build_instances = _orchestration("schedule_and_build_instances")
     unshelve_instance = _orchestration("unshelve_instance")
     rebuild_instance = _orchestration("rebuild_instance")
     cache_images = _orchestration("cache_images")
@@ -223,6 +274,7 @@ def conductor_endpoints(
     api_db: Database | None = None,
     url_defaults: registry.UrlDefaults | None = None,
     notifier: Notifications = NO_NOTIFICATIONS,
+    boot: BootServices | None = None,
 ) -> list[Any]:
     """In nova's order: ConductorManager, BaseRPCAPI, ComputeTaskManager. `forwarded`: object
     methods left to the legacy conductor although we have them (see Settings.forwarded_pairs);
@@ -231,4 +283,4 @@ def conductor_endpoints(
     conductor = ConductorEndpoint(
         db, forwarded, api_db=api_db, url_defaults=url_defaults, notifier=notifier
     )
-    return [conductor, BaseApiEndpoint(), ComputeTaskEndpoint()]
+    return [conductor, BaseApiEndpoint(), ComputeTaskEndpoint(boot, notifier)]

@@ -199,6 +199,12 @@ class GlanceOptions(BaseModel):
     region: str | None = None
 
 
+class BootOptions(_Section):
+    """What the boot path reads besides the databases and the broker."""
+
+    max_attempts: int = Field(3, ge=1, description="[scheduler] max_attempts")
+
+
 class NotificationOptions(BaseModel):
     """[oslo_messaging_notifications] and [notifications]: what nova would send, and where."""
 
@@ -300,6 +306,7 @@ class Settings(BaseModel):
     api_database: ApiDatabaseOptions = Field(default_factory=ApiDatabaseOptions)
     workers: int | None = Field(None, ge=1)
     notifications: NotificationOptions = Field(default_factory=NotificationOptions)
+    boot: BootOptions = Field(default_factory=BootOptions)
     rabbit: RabbitOptions = Field(default_factory=RabbitOptions)
     aio: AioConductorOptions = Field(default_factory=AioConductorOptions)
     config_files: tuple[str, ...] = ()
@@ -630,6 +637,10 @@ def load_settings(
     if workers:
         top["workers"] = workers
     top["notifications"] = _notification_values(conf)
+    boot_values = {"max_attempts": conf.get("scheduler", "max_attempts")}
+    top["boot"] = _validate_section(
+        BootOptions, "scheduler", {k: v for k, v in boot_values.items() if v is not None}
+    )
     try:
         settings = Settings.model_validate(top)
     except ValidationError as exc:

@@ -1,0 +1,73 @@
+"""A database handle per cell, as nova's `target_cell` opens one per cell mapping.
+
+A superconductor builds instances in whichever cell the scheduler's host lives in, and buries
+the ones it cannot place in cell0. Cell mappings carry their own `database_connection`
+(already filled from our `[database] connection` when stored as a template); the cell whose
+URL is our own `[database] connection` reuses our pool, every other cell gets a pool of its
+own on first use, sized as ours, and kept for the process's life as nova keeps its cell
+cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aioconductor.config.settings import Settings, to_async_url
+from aioconductor.db.engine import Database
+from aioconductor.objects.primitives import Primitive
+
+log = logging.getLogger(__name__)
+
+CELL0_UUID = "00000000-0000-0000-0000-000000000000"
+
+
+def cell_data(cell: Primitive) -> dict[str, Any]:
+    data = cell.get("nova_object.data")
+    if not isinstance(data, dict):
+        raise ValueError("not a CellMapping primitive")
+    return data
+
+
+def cell_uuid(cell: Primitive) -> str:
+    return str(cell_data(cell)["uuid"])
+
+
+class CellDatabases:
+    def __init__(self, settings: Settings, main: Database | None) -> None:
+        self._settings = settings
+        self._main = main
+        self._main_url = settings.async_database_url()
+        self._by_url: dict[str, Database] = {}
+        self._lock = asyncio.Lock()
+
+    def for_cell(self, cell: Primitive) -> Database:
+        """The handle for `cell`'s database: ours, or a pool opened for it now."""
+        url = to_async_url(
+            str(cell_data(cell)["database_connection"]), self._settings.aio.db_driver
+        )
+        if url == self._main_url and self._main is not None:
+            return self._main
+        db = self._by_url.get(url)
+        if db is None:
+            db = Database.from_url(
+                url,
+                pool_size=self._settings.db_pool_size,
+                pool_timeout=self._settings.aio.db_pool_timeout,
+                work_timeout=float(self._settings.rpc_response_timeout),
+            )
+            self._by_url[url] = db
+            log.info("opened a pool on the database of cell %s", cell_data(cell).get("name"))
+        return db
+
+    @property
+    def opened(self) -> list[Database]:
+        """Every cell pool this process opened (ours not included)."""
+        return list(self._by_url.values())
+
+    async def close(self) -> None:
+        async with self._lock:
+            pools, self._by_url = list(self._by_url.values()), {}
+        for db in pools:
+            await db.close()

@@ -1,0 +1,79 @@
+"""Which boot requests are built here, and which go WHOLE to the legacy conductor.
+
+The decision is taken before anything is written or asked of the scheduler: a request
+forwarded after a step of ours would be built twice. A boot is forwarded when it needs a
+service client we do not build (Cyborg accelerators, a port's device profile), a part of the
+conductor not written yet (server groups, resource requests mapped to providers, a retry
+carried in from elsewhere, notifications of the build path), or objects at versions other
+than nova 34.0.0's, which we do not guess at.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aioconductor.objects.catalog import NOVA_OBJECT_VERSIONS
+
+
+def _object(value: Any) -> tuple[str | None, str | None, dict[str, Any]]:
+    if not isinstance(value, dict) or "nova_object.name" not in value:
+        return None, None, {}
+    data = value.get("nova_object.data")
+    return (
+        str(value["nova_object.name"]),
+        str(value.get("nova_object.version")),
+        data if isinstance(data, dict) else {},
+    )
+
+
+def _version_problem(value: Any, expected: str) -> str | None:
+    name, version, _ = _object(value)
+    if name != expected:
+        return f"a {expected} was expected, got {name or type(value).__name__}"
+    if version != NOVA_OBJECT_VERSIONS[expected]:
+        return f"{expected} {version} (nova 34.0.0 sends {NOVA_OBJECT_VERSIONS[expected]})"
+    return None
+
+
+def _spec_problem(spec: dict[str, Any]) -> str | None:
+    if spec.get("instance_group"):
+        return "a server group (the group's hosts and policies)"
+    if spec.get("requested_resources"):
+        return "resource requests mapped to providers (QoS ports, accelerators)"
+    if spec.get("retry"):
+        return "a request spec that carries a retry"
+    flavor = _object(spec.get("flavor"))[2]
+    if "accel:device_profile" in (flavor.get("extra_specs") or {}):
+        return "a Cyborg device profile (accel:device_profile)"
+    return None
+
+
+def why_forwarded(
+    build_requests: Any,
+    request_specs: Any,
+    requested_networks: Any,
+    *,
+    notifications_on: bool,
+) -> str | None:
+    """None when the boot is built here; else why it goes to the legacy conductor."""
+    if not isinstance(build_requests, list) or not isinstance(request_specs, list):
+        return "build_requests and request_specs must be lists"
+    if not build_requests or len(build_requests) != len(request_specs):
+        return "as many build requests as request specs, at least one"
+    for build_request, spec in zip(build_requests, request_specs, strict=True):
+        problem = _version_problem(build_request, "BuildRequest") or _version_problem(
+            spec, "RequestSpec"
+        )
+        if problem:
+            return problem
+        instance = _object(build_request)[2].get("instance")
+        problem = _version_problem(instance, "Instance") or _spec_problem(_object(spec)[2])
+        if problem:
+            return problem
+    networks = _object(requested_networks)[2].get("objects") or []
+    for network in networks:
+        if _object(network)[2].get("device_profile"):
+            return "a port with a Cyborg device profile"
+    if notifications_on:
+        return "notifications from the build path (compute.instance.update, instance.update)"
+    return None

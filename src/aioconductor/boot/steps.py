@@ -1,0 +1,290 @@
+"""The single database steps of a boot, each as nova's object method does it.
+
+The orchestration (schedule_and_build.py, cell0.py) reads as nova's conductor reads; the
+writes themselves live in the modules named here (instance creation, the API records, the
+quota recheck), or are the natively served object methods the computes call (an action's
+start, an instance's save and destroy, a fault), run here with the boot's own context.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import logging
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from aioconductor.boot import api_records, cell_records, instance_create, quota
+from aioconductor.boot import new_instance as new_instance_module
+from aioconductor.boot.failures import RecordedFailure
+from aioconductor.context import RequestContext
+from aioconductor.db import raw
+from aioconductor.db.engine import Database
+from aioconductor.errors import InstanceNotFound, NovaError
+from aioconductor.objects import (
+    cell_lookups,
+    instance_action,
+    instance_destroy,
+    instance_fault,
+    instance_save,
+)
+from aioconductor.objects import primitives as p
+from aioconductor.objects.catalog import NOVA_OBJECT_VERSIONS
+from aioconductor.objects.primitives import ObjectPrimitive, Primitive
+from aioconductor.objects.registry import ClassCall, InstanceCall
+
+if TYPE_CHECKING:
+    from aioconductor.boot.schedule_and_build import BootServices
+
+log = logging.getLogger(__name__)
+
+CREATE_ACTION = "create"
+
+
+def _class_call(
+    ctx: RequestContext, db: Database, objname: str, services: BootServices
+) -> ClassCall:
+    return ClassCall(
+        ctx=ctx,
+        db=db,
+        objname=objname,
+        versions=dict(NOVA_OBJECT_VERSIONS),
+        url_defaults=services.url_defaults,
+    )
+
+
+def _instance_call(
+    ctx: RequestContext, db: Database, obj: ObjectPrimitive, services: BootServices
+) -> InstanceCall:
+    return InstanceCall(
+        ctx=ctx,
+        db=db,
+        objname=obj.name,
+        versions={obj.name: obj.version},
+        url_defaults=services.url_defaults,
+        obj=obj,
+    )
+
+
+def new_instance(build_request: Primitive) -> Primitive:
+    return new_instance_module.new_instance(build_request)
+
+
+async def host_mapping(services: BootServices, ctx: RequestContext, host: str) -> Primitive:
+    """HostMapping.get_by_host; HostMappingNotFound when the host is not mapped."""
+    call = _class_call(ctx, services.api_db, "HostMapping", services)
+    return await cell_lookups.get_by_host(call, host)
+
+
+async def instance_mapping(
+    services: BootServices, ctx: RequestContext, uuid: str
+) -> Primitive | None:
+    return await api_records.get_instance_mapping(services.api_db, ctx, uuid)
+
+
+async def build_request_exists(services: BootServices, ctx: RequestContext, uuid: str) -> bool:
+    return await api_records.build_request_exists(services.api_db, ctx, uuid)
+
+
+async def destroy_instance_mapping(services: BootServices, ctx: RequestContext, uuid: str) -> None:
+    await api_records.destroy_instance_mapping(services.api_db, ctx, uuid)
+
+
+async def host_availability_zone(
+    services: BootServices, ctx: RequestContext, host: str
+) -> str | None:
+    return await api_records.host_availability_zone(services.api_db, ctx, host, services.settings)
+
+
+async def create_instance(db: Database, ctx: RequestContext, instance: Primitive) -> Primitive:
+    return await instance_create.create_instance(db, ctx, instance)
+
+
+async def recheck_quota(
+    services: BootServices,
+    ctx: RequestContext,
+    flavor: Primitive,
+    requested: int,
+    *,
+    project_id: str | None,
+    user_id: str | None,
+) -> None:
+    await quota.recheck_instance_quota(
+        services.api_db,
+        services.cells,
+        ctx,
+        flavor,
+        requested,
+        project_id,
+        user_id,
+        services.settings,
+    )
+
+
+async def map_instance_to_cell(
+    services: BootServices, ctx: RequestContext, uuid: str, cell: Primitive
+) -> None:
+    await api_records.map_instance_to_cell(services.api_db, ctx, uuid, cell)
+
+
+async def create_block_device_mappings(
+    db: Database, ctx: RequestContext, flavor: Primitive, uuid: str, bdms: Primitive
+) -> Primitive:
+    return await cell_records.create_block_device_mappings(db, ctx, flavor, uuid, bdms)
+
+
+async def create_tags(
+    db: Database, ctx: RequestContext, uuid: str, tags: Primitive | None
+) -> Primitive | None:
+    return await cell_records.create_tags(db, ctx, uuid, tags)
+
+
+def no_tags() -> Primitive:
+    """An empty TagList, what nova sets on the instance it casts when there are no tags."""
+    return p.make_list("TagList", NOVA_OBJECT_VERSIONS["TagList"], [])
+
+
+async def action_start(
+    services: BootServices, db: Database, ctx: RequestContext, uuid: str
+) -> None:
+    call = _class_call(ctx, db, "InstanceAction", services)
+    await instance_action.action_start(call, uuid, CREATE_ACTION, want_result=False)
+
+
+async def failed_event(
+    services: BootServices,
+    db: Database,
+    ctx: RequestContext,
+    uuid: str,
+    event: str,
+    host: str,
+    failure: RecordedFailure,
+) -> None:
+    """An action event started and finished with the failure (conductor's cell0 record)."""
+    start = _class_call(ctx, db, "InstanceActionEvent", services)
+    await instance_action.event_start(start, uuid, event, want_result=False, host=host)
+    finish = _class_call(ctx, db, "InstanceActionEvent", services)
+    await instance_action.event_finish_with_failure(
+        finish,
+        uuid,
+        event,
+        exc_val=failure.message,
+        exc_tb=failure.traceback,
+        want_result=False,
+    )
+
+
+async def set_error_with_fault(
+    services: BootServices,
+    db: Database,
+    ctx: RequestContext,
+    uuid: str,
+    failure: RecordedFailure,
+    exc: BaseException,
+) -> None:
+    """scheduler_utils.set_vm_state_and_notify for a build: ERROR, no task, and a fault."""
+    log.warning("Failed to compute_task_build_instances: %s", exc)
+    log.warning("Setting instance %s to ERROR state.", uuid)
+    version = NOVA_OBJECT_VERSIONS["Instance"]
+    obj = ObjectPrimitive(
+        "Instance",
+        version,
+        {"uuid": uuid, "vm_state": "error", "task_state": None},
+        {"vm_state", "task_state"},
+    )
+    await instance_save.save(_instance_call(ctx, db, obj, services))
+    fault = ObjectPrimitive(
+        "InstanceFault",
+        NOVA_OBJECT_VERSIONS["InstanceFault"],
+        {
+            "instance_uuid": uuid,
+            "code": failure.code,
+            "message": failure.message,
+            "details": failure.details,
+            "host": services.settings.host,
+        },
+        {"instance_uuid", "code", "message", "details", "host"},
+    )
+    await instance_fault.create(_instance_call(ctx, db, fault, services))
+
+
+async def destroy_instance(
+    services: BootServices, db: Database, ctx: RequestContext, instance: Primitive
+) -> None:
+    """Instance.destroy of an instance we created; gone already is fine."""
+    obj = ObjectPrimitive.from_wire(instance)
+    with contextlib.suppress(InstanceNotFound):
+        await instance_destroy.destroy(_instance_call(ctx, db, obj, services))
+
+
+async def destroy_build_request(services: BootServices, ctx: RequestContext, uuid: str) -> bool:
+    """BuildRequest.destroy; False when it was gone already (BuildRequestNotFound)."""
+    return await api_records.destroy_build_request(services.api_db, ctx, uuid)
+
+
+async def delete_build_request(
+    services: BootServices,
+    db: Database,
+    ctx: RequestContext,
+    uuid: str,
+    instance: Primitive,
+    bdms: Primitive,
+    tags: Primitive | None,
+) -> bool:
+    """conductor's _delete_build_request: True when the build goes on. False when the user
+    deleted the server meanwhile; then the instance, its BDMs and tags go again."""
+    if await destroy_build_request(services, ctx, uuid):
+        return True
+    log.debug("build request of %s deleted during scheduling: removing the instance", uuid)
+    try:
+        await destroy_instance(services, db, ctx, instance)
+    except NovaError as exc:  # nova refreshes and destroys again after "host changed"
+        log.info("destroying %s again after %s", uuid, exc)
+        await destroy_instance(services, db, ctx, instance)
+    await _destroy_block_device_mappings(db, bdms)
+    if tags and wire_data(tags).get("objects"):
+        await _destroy_tags(db, ctx, uuid)
+    return False
+
+
+async def _destroy_block_device_mappings(db: Database, bdms: Primitive) -> None:
+    """BlockDeviceMapping.destroy of each: oslo.db's soft delete (deleted = id), updated_at
+    left as it was."""
+    ids = [wire_data(bdm).get("id") for bdm in wire_data(bdms).get("objects", [])]
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+    async def work(conn: AsyncConnection) -> None:
+        for bdm_id in ids:
+            if bdm_id is not None:
+                await raw.execute(
+                    conn,
+                    "UPDATE block_device_mapping SET deleted = id, deleted_at = %s "
+                    "WHERE id = %s AND deleted = 0",
+                    (now, bdm_id),
+                )
+
+    await db.run(work)
+
+
+async def _destroy_tags(db: Database, ctx: RequestContext, uuid: str) -> None:
+    """TagList.destroy: only while the instance exists (nova's InstanceNotFound otherwise,
+    which the conductor ignores; after the destroy above that is always the case)."""
+    project_only = "" if ctx.is_admin else " AND project_id = %s"
+    params: tuple[Any, ...] = (uuid,) if ctx.is_admin else (uuid, ctx.project_id)
+
+    async def work(conn: AsyncConnection) -> None:
+        found = await raw.fetch_one(
+            conn,
+            f"SELECT id FROM instances WHERE uuid = %s AND deleted = 0{project_only} LIMIT 1",
+            params,
+        )
+        if found is not None:
+            await raw.execute(conn, "DELETE FROM tags WHERE resource_id = %s", (uuid,))
+
+    await db.run(work)
+
+
+def wire_data(value: Any) -> dict[str, Any]:
+    found = value.get("nova_object.data") if isinstance(value, dict) else None
+    return found if isinstance(found, dict) else {}
