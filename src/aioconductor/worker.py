@@ -14,12 +14,12 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aioconductor.conductor import routing
-from aioconductor.conductor.endpoints import conductor_endpoints
+from aioconductor.conductor.endpoints import ComputeTaskEndpoint, conductor_endpoints
 from aioconductor.config.settings import Settings
 from aioconductor.db.engine import Database
 from aioconductor.db.startup import StartupRetries, wait_for_database
@@ -78,6 +78,7 @@ class Worker:
         self.notifier: Notifier | None = None
         self._db_ok: bool | None = None
         self._background: list[Background] = []
+        self._closing: list[Callable[[], Awaitable[None]]] = []
         self._phase = "starting"  # then "serving", then "stopping"
         self._db_check: asyncio.Task[None] | None = None
         self.last_tick = time.time()
@@ -140,6 +141,8 @@ class Worker:
         )
         await self.server.start()
         await notifier.start(self.server.connection)
+        if self.api_db is not None:
+            self._serve_boots(endpoints)
         if forwarder is not None:
             await forwarder.attach(self.server.connection)
         if self.db is not None and self.settings.aio.register_service:
@@ -184,10 +187,33 @@ class Worker:
         for task in reversed(self._background):
             with contextlib.suppress(Exception):
                 await task.stop()
+        for closing in self._closing:
+            with contextlib.suppress(Exception):
+                await closing()
         for db in (self.db, self.api_db):
             if db is not None:
                 await db.close()
         return drained
+
+    def _serve_boots(self, endpoints: list[Any]) -> None:
+        """Boots natively from here on: the scheduler, computes and placement need the
+        server's connection, so they come after it (a boot arriving before is forwarded)."""
+        from aioconductor.boot.services import boot_services
+
+        assert self.server is not None
+        assert self.api_db is not None
+        services, transports, cells = boot_services(
+            self.settings,
+            self.server.connection,
+            self.db,
+            self.api_db,
+            _url_defaults(self.settings),
+        )
+        self._closing.extend([transports.close, cells.close])
+        for endpoint in endpoints:
+            if isinstance(endpoint, ComputeTaskEndpoint):
+                endpoint.boot = services
+        log.info("serving compute_task.schedule_and_build_instances natively")
 
     def health(self) -> WorkerHealth:
         status = self.server.status if self.server else None

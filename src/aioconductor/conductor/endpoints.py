@@ -213,7 +213,7 @@ class ComputeTaskEndpoint:
     def __init__(
         self, boot: BootServices | None = None, notifier: Notifications = NO_NOTIFICATIONS
     ) -> None:
-        self._boot = boot
+        self.boot = boot  # set once the worker's connection is up
         self._notifier = notifier
 
     @rpc_method
@@ -230,7 +230,7 @@ class ComputeTaskEndpoint:
         tags: Any = None,
     ) -> None:
         what = "compute_task.schedule_and_build_instances"
-        if self._boot is None:
+        if self.boot is None:
             raise not_native(f"{what} (no [api_database] connection)")
         reason = why_forwarded(
             build_requests,
@@ -244,7 +244,7 @@ class ComputeTaskEndpoint:
         from aioconductor.boot.schedule_and_build import schedule_and_build_instances
 
         await schedule_and_build_instances(
-            self._boot,
+            self.boot,
             ctx,
             build_requests,
             request_specs,

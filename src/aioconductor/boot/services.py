@@ -1,0 +1,108 @@
+"""The boot's outside world, put together for a worker: the scheduler over RPC, the computes
+over each cell's transport (at the compute RPC version nova would pick), and placement.
+
+Built only with an API database: without it there are no cell or host mappings, and the
+boot is forwarded as before.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aioconductor.boot import compute_client, scheduler_client
+from aioconductor.boot.cells import CellDatabases
+from aioconductor.boot.placement import PlacementClient
+from aioconductor.boot.rpc_client import RpcClient
+from aioconductor.boot.schedule_and_build import BootServices
+from aioconductor.boot.transports import CellTransports
+from aioconductor.config.settings import Settings
+from aioconductor.context import RequestContext
+from aioconductor.db.engine import Database
+from aioconductor.messaging.amqp.robust import RobustConnection
+from aioconductor.objects import cell_mapping
+from aioconductor.objects.catalog import NOVA_OBJECT_VERSIONS
+from aioconductor.objects.primitives import Primitive
+from aioconductor.objects.registry import ClassCall, UrlDefaults
+
+log = logging.getLogger(__name__)
+
+
+class RpcScheduler:
+    def __init__(self, client: RpcClient, settings: Settings) -> None:
+        self._client = client
+        self._settings = settings
+
+    async def select_destinations(
+        self, ctx: RequestContext, spec: Primitive, instance_uuids: list[str]
+    ) -> list[list[Primitive]]:
+        return await scheduler_client.select_destinations(
+            self._client,
+            ctx,
+            spec,
+            instance_uuids,
+            return_alternates=True,
+            settings=self._settings,
+        )
+
+
+class RpcComputes:
+    """build_and_run_instance on the cell's own transport, version-capped as nova caps it
+    (`[upgrade_levels] compute`, `auto`: the oldest nova-compute of every cell)."""
+
+    def __init__(
+        self,
+        transports: CellTransports,
+        cells: CellDatabases,
+        api_db: Database,
+        settings: Settings,
+        url_defaults: UrlDefaults,
+    ) -> None:
+        self._transports = transports
+        self._cells = cells
+        self._api_db = api_db
+        self._settings = settings
+        self._url_defaults = url_defaults
+
+    async def _all_cell_databases(self, ctx: RequestContext) -> list[Database]:
+        call = ClassCall(
+            ctx=ctx,
+            db=self._api_db,
+            objname="CellMappingList",
+            versions=dict(NOVA_OBJECT_VERSIONS),
+            url_defaults=self._url_defaults,
+        )
+        cells = await cell_mapping.get_all(call)
+        return [self._cells.for_cell(cell) for cell in cells["nova_object.data"]["objects"]]
+
+    async def build_and_run_instance(
+        self, cell: Primitive, ctx: RequestContext, **kwargs: Any
+    ) -> None:
+        cap = await compute_client.compute_version_cap(
+            self._settings, await self._all_cell_databases(ctx)
+        )
+        client = await self._transports.client_for(cell)
+        await compute_client.build_and_run_instance(client, ctx, version_cap=cap, **kwargs)
+
+
+def boot_services(
+    settings: Settings,
+    connection: RobustConnection,
+    db: Database | None,
+    api_db: Database,
+    url_defaults: UrlDefaults,
+) -> tuple[BootServices, CellTransports, CellDatabases]:
+    """The services, and what the worker closes at its stop (the transports, the pools)."""
+    cells = CellDatabases(settings, db)
+    client = RpcClient(connection, settings.control_exchange)
+    transports = CellTransports(settings, connection, client)
+    services = BootServices(
+        settings=settings,
+        api_db=api_db,
+        cells=cells,
+        scheduler=RpcScheduler(client, settings),
+        computes=RpcComputes(transports, cells, api_db, settings, url_defaults),
+        placement=PlacementClient.from_settings(settings),
+        url_defaults=url_defaults,
+    )
+    return services, transports, cells
