@@ -1,0 +1,303 @@
+"""The boot oracle: one boot request through nova-conductor 34.0.0 and through aioconductor.
+
+Each side has its own exchange, its own API, cell0 and cell1 databases (cloned from one
+`nova-manage` sync), its own fake placement, its own scheduler stand-in answering
+`select_destinations` from the same host list (tests/compat/legacy/stub_scheduler.py), and
+a queue bound where the chosen compute's `compute.<host>` queue would be, which keeps the
+`build_and_run_instance` cast. nova-api's part (the request spec, build request and instance
+mapping rows, then the cast) is nova's own code (legacy/boot_request.py), with the same
+instance uuids and request id on both sides. What is compared afterwards: every row of the
+API and cell databases, the cast, what each conductor asked the scheduler, and the requests
+placement received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import pymysql
+
+from aioconductor.novaenv import create_database, drop_database, ensure_nova_venv
+from tests import rabbit
+from tests.compat.fake_placement import PlacementState, fake_placement
+from tests.compat.nova_processes import SCRIPTS, free_port, run_nova_script, stop_process
+
+CELL0_UUID = "00000000-0000-0000-0000-000000000000"
+CELL1_UUID = "6b3f7a4e-63a6-4b7e-9a07-2a8c2b8f6f01"
+COMPUTE_HOST = "oracle-compute"
+COMPUTE_NODE_UUID = "2c1e7f7e-2d9d-4d52-9f43-7f0c4a1b0c11"
+ALTERNATE_HOST = "oracle-compute-2"
+ALTERNATE_NODE_UUID = "4f0c7d55-8e7b-4a65-b1d8-5b7a0a6c3d22"
+CONDUCTOR_HOST = "oracle-conductor"
+USER_ID = "5f4d0a1b2c3e4f5a6b7c8d9e0f1a2b3c"
+PROJECT_ID = "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d"
+# rows nova-manage writes that no boot touches
+_SCHEMA_TABLES = ("alembic_version", "migrate_version")
+
+
+def _mysql(db: str | None = None) -> pymysql.connections.Connection:
+    return pymysql.connect(host="127.0.0.1", user="root", database=db, autocommit=True)
+
+
+def _tables(db: str) -> list[str]:
+    with _mysql(db) as conn, conn.cursor() as cur:
+        cur.execute("SHOW TABLES")
+        return [str(row[0]) for row in cur.fetchall()]
+
+
+def clone_database(template: str, name: str) -> None:
+    """`name` with `template`'s tables and their rows (the schema version rows)."""
+    create_database(name)
+    with _mysql(name) as conn, conn.cursor() as cur:
+        cur.execute("SET FOREIGN_KEY_CHECKS = 0")
+        for table in _tables(template):
+            cur.execute(f"CREATE TABLE `{table}` LIKE `{template}`.`{table}`")
+            cur.execute(f"INSERT INTO `{table}` SELECT * FROM `{template}`.`{table}`")
+
+
+def truncate_database(name: str) -> None:
+    """Every row a run wrote gone, AUTO_INCREMENT back at 1: both sides count ids alike.
+    The conductors' own service rows stay (they heartbeat on them)."""
+    with _mysql(name) as conn, conn.cursor() as cur:
+        cur.execute("SET FOREIGN_KEY_CHECKS = 0")
+        for table in _tables(name):
+            if table not in (*_SCHEMA_TABLES, "services"):
+                cur.execute(f"TRUNCATE TABLE `{table}`")
+
+
+def dump(db: str) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table that has rows."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    with _mysql(db) as conn, conn.cursor(pymysql.cursors.DictCursor) as cur:
+        for table in _tables(db):
+            if table in _SCHEMA_TABLES:
+                continue
+            cur.execute(f"SELECT * FROM `{table}`")
+            rows = [dict(row) for row in cur.fetchall()]
+            if rows:
+                found[table] = rows
+    return found
+
+
+@dataclass
+class Side:
+    """One conductor and everything around it."""
+
+    name: str  # "nova" or "aio"
+    workdir: Path
+    api_db: str
+    cell0_db: str
+    cell1_db: str
+    exchange: str
+    placement_url: str
+    placement: PlacementState
+    conf: Path = field(init=False)
+    log: Path = field(init=False)
+    proc: subprocess.Popen[bytes] | None = None
+
+    def __post_init__(self) -> None:
+        self.conf = self.workdir / f"{self.name}.conf"
+        self.log = self.workdir / f"{self.name}.log"
+
+    def write_conf(self, metrics_port: int) -> None:
+        db = "mysql+pymysql://root@127.0.0.1"
+        text = (
+            f"[DEFAULT]\ntransport_url = {rabbit.url()}\ncontrol_exchange = {self.exchange}\n"
+            f"host = {CONDUCTOR_HOST}\nrpc_response_timeout = 30\nlong_rpc_timeout = 60\n"
+            f"[database]\nconnection = {db}/{self.cell1_db}\n"
+            f"[api_database]\nconnection = {db}/{self.api_db}\n"
+            f"[placement]\nauth_type = none\nendpoint_override = {self.placement_url}\n"
+            "[oslo_concurrency]\nlock_path = /tmp\n"
+        )
+        if self.name == "aio":
+            text += f"[aioconductor]\nmetrics_bind = 127.0.0.1:{metrics_port}\n"
+        self.conf.write_text(text)
+
+    def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if k != "OS_NOVA_DISABLE_EVENTLET_PATCHING"}
+        if self.name == "aio":
+            argv = [sys.executable, "-m", "aioconductor", "serve", "--config-file", str(self.conf)]
+            ready = "serving compute_task.schedule_and_build_instances natively"
+        else:
+            argv = [str(ensure_nova_venv().bin("nova-conductor")), "--config-file", str(self.conf)]
+            ready = "Starting conductor node"
+        self.proc = subprocess.Popen(
+            argv, stdout=self.log.open("wb"), stderr=subprocess.STDOUT, env=env
+        )
+        deadline = time.monotonic() + 60
+        while ready not in self.log.read_text(errors="replace"):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"{self.name} did not start:\n{self.tail()}")
+            time.sleep(0.2)
+        time.sleep(1.0)  # consumers attached after the line
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc)
+            self.proc = None
+
+    def tail(self, chars: int = 5000) -> str:
+        return self.log.read_text(errors="replace")[-chars:]
+
+    def reset(self) -> None:
+        for db in (self.api_db, self.cell0_db, self.cell1_db):
+            truncate_database(db)
+        with self.placement.lock:
+            self.placement.requests.clear()
+
+    def cells_job(self) -> dict[str, Any]:
+        db = "mysql+pymysql://root@127.0.0.1"
+        return {
+            "cell0": {"uuid": CELL0_UUID, "database": f"{db}/{self.cell0_db}",
+                      "transport_url": "none:///"},
+            "cell1": {"uuid": CELL1_UUID, "database": f"{db}/{self.cell1_db}",
+                      "transport_url": rabbit.url()},
+        }  # fmt: skip
+
+
+@contextmanager
+def sides(tmp: Path) -> Iterator[dict[str, Side]]:
+    """Both sides' databases, placements and confs (the conductors not started)."""
+    tag = uuid.uuid4().hex[:8]
+    with ExitStack() as stack:
+        from tests.compat.nova_processes import nova_api_database, nova_database
+
+        api_template = stack.enter_context(nova_api_database(f"bo_api_{tag}"))
+        cell_template = stack.enter_context(nova_database(f"bo_cell_{tag}"))
+        built: dict[str, Side] = {}
+        for name in ("nova", "aio"):
+            names = [f"aioc_bo_{name}_{part}_{tag}" for part in ("api", "cell0", "cell1")]
+            templates = (api_template, cell_template, cell_template)
+            for db, template in zip(names, templates, strict=True):
+                clone_database(template, db)
+                stack.callback(drop_database, db)
+            url, state = stack.enter_context(fake_placement())
+            built[name] = Side(
+                name, tmp, *names, exchange=f"bo_{name}_{tag}", placement_url=url, placement=state
+            )
+            built[name].write_conf(free_port())
+        yield built
+
+
+@dataclass
+class Scenario:
+    name: str
+    instances: int = 1
+    options: dict[str, Any] = field(default_factory=dict)
+    scheduler_mode: str = "hosts"
+    alternates: int = 1
+    delete_build_requests: bool = False
+
+
+@dataclass
+class Outcome:
+    casts: list[dict[str, Any]]
+    scheduler_calls: list[dict[str, Any]]
+    api: dict[str, list[dict[str, Any]]]
+    cell0: dict[str, list[dict[str, Any]]]
+    cell1: dict[str, list[dict[str, Any]]]
+    placement: list[tuple[str, str]]
+
+
+async def _declare_compute_queue(exchange: str, host: str) -> None:
+    connection = await aio_pika.connect(rabbit.url("amqp"))
+    try:
+        channel = await connection.channel()
+        # as oslo declares its control exchange (amqp_durable_queues = false)
+        ex = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=False)
+        queue = await channel.declare_queue(f"compute.{host}", durable=False)
+        await queue.bind(ex, routing_key=f"compute.{host}")
+    finally:
+        await connection.close()
+
+
+async def _drain(queue_name: str) -> list[dict[str, Any]]:
+    connection = await aio_pika.connect(rabbit.url("amqp"))
+    found = []
+    try:
+        channel = await connection.channel()
+        queue = await channel.get_queue(queue_name, ensure=True)
+        while (message := await queue.get(fail=False, no_ack=True)) is not None:
+            body = json.loads(message.body)
+            found.append(json.loads(body["oslo.message"]) if "oslo.message" in body else body)
+        await queue.delete(if_unused=False, if_empty=False)
+    finally:
+        await connection.close()
+    return found
+
+
+def _build_requests_left(api_db: str) -> int:
+    with _mysql(api_db) as conn, conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM build_requests")
+        return int(cur.fetchone()[0])
+
+
+def run(side: Side, scenario: Scenario, uuids: list[str], request_id: str) -> Outcome:
+    """The scenario through `side`'s (running) conductor; what it left behind."""
+    side.reset()
+    record = side.workdir / f"{side.name}-{scenario.name}-scheduler.jsonl"
+    record.unlink(missing_ok=True)
+    asyncio.run(_declare_compute_queue(side.exchange, COMPUTE_HOST))
+    asyncio.run(_declare_compute_queue(side.exchange, ALTERNATE_HOST))
+    hosts = [
+        {"host": COMPUTE_HOST, "node": f"{COMPUTE_HOST}-node", "cell_uuid": CELL1_UUID,
+         "compute_node_uuid": COMPUTE_NODE_UUID},
+        {"host": ALTERNATE_HOST, "node": f"{ALTERNATE_HOST}-node", "cell_uuid": CELL1_UUID,
+         "compute_node_uuid": ALTERNATE_NODE_UUID},
+    ]  # fmt: skip
+    job = {
+        "conf": str(side.conf), "mode": scenario.scheduler_mode, "hosts": hosts,
+        "alternates": scenario.alternates, "record": str(record),
+        "delete_build_requests": uuids if scenario.delete_build_requests else [],
+    }  # fmt: skip
+    env = {**os.environ, "OS_NOVA_DISABLE_EVENTLET_PATCHING": "true"}
+    scheduler = subprocess.Popen(
+        [str(ensure_nova_venv().python), str(SCRIPTS / "stub_scheduler.py"), json.dumps(job)],
+        stdout=subprocess.PIPE,
+        stderr=(side.workdir / f"{side.name}-{scenario.name}-scheduler.log").open("wb"),
+        env=env,
+    )
+    try:
+        assert scheduler.stdout is not None
+        if scheduler.stdout.readline().strip() != b"ready":
+            raise AssertionError("the scheduler stand-in did not start")
+        run_nova_script(
+            "boot_request.py",
+            {
+                "conf": str(side.conf), "cells": side.cells_job(), "host": COMPUTE_HOST,
+                "request_id": request_id, "user_id": USER_ID, "project_id": PROJECT_ID,
+                "instance_uuids": uuids, "reservation_id": "r-oracle0",
+                "options": scenario.options,
+            },
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while _build_requests_left(side.api_db) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0)  # the cast follows the build request's delete
+    finally:
+        stop_process(scheduler)  # type: ignore[arg-type]
+    casts = asyncio.run(_drain(f"compute.{COMPUTE_HOST}"))
+    casts += asyncio.run(_drain(f"compute.{ALTERNATE_HOST}"))
+    calls = (
+        [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
+    )
+    return Outcome(
+        casts=casts,
+        scheduler_calls=calls,
+        api=dump(side.api_db),
+        cell0=dump(side.cell0_db),
+        cell1=dump(side.cell1_db),
+        placement=list(side.placement.requests),
+    )
