@@ -31,9 +31,7 @@ def networks(*entries: dict[str, Any]) -> dict[str, Any]:
 
 def test_a_plain_boot_is_built_here() -> None:
     brs, specs = boot(instance_group=None, requested_resources=[])
-    assert (
-        why_forwarded(brs, specs, networks({"network_id": "none"}), notifications_on=False) is None
-    )
+    assert why_forwarded(brs, specs, networks({"network_id": "none"})) is None
 
 
 def test_server_groups_accelerators_and_resource_requests_are_forwarded() -> None:
@@ -43,28 +41,26 @@ def test_server_groups_accelerators_and_resource_requests_are_forwarded() -> Non
         "Cyborg": boot(extra_specs={"accel:device_profile": "gpu"}),
     }
     for words, (brs, specs) in cases.items():
-        reason = why_forwarded(brs, specs, None, notifications_on=False)
+        reason = why_forwarded(brs, specs, None)
         assert reason is not None
         assert words in reason
 
 
 def test_a_port_with_a_device_profile_is_forwarded() -> None:
     brs, specs = boot()
-    reason = why_forwarded(
-        brs, specs, networks({"port_id": "p", "device_profile": "dp"}), notifications_on=False
-    )
+    reason = why_forwarded(brs, specs, networks({"port_id": "p", "device_profile": "dp"}))
     assert reason == "a port with a Cyborg device profile"
 
 
 def test_other_object_versions_are_not_guessed() -> None:
     brs, specs = boot()
     specs[0]["nova_object.version"] = "1.14"
-    reason = why_forwarded(brs, specs, None, notifications_on=False)
+    reason = why_forwarded(brs, specs, None)
     assert reason is not None
     assert "RequestSpec 1.14" in reason
 
 
 def test_mismatched_lists_are_forwarded_not_half_built() -> None:
     brs, specs = boot()
-    assert why_forwarded(brs, specs + specs, None, notifications_on=False) is not None
-    assert why_forwarded([], [], None, notifications_on=False) is not None
+    assert why_forwarded(brs, specs + specs, None) is not None
+    assert why_forwarded([], [], None) is not None
