@@ -76,9 +76,21 @@ def _seen(message: aio_pika.abc.AbstractIncomingMessage) -> tuple[list[tuple[str
 
 def _reply_queue_row(name: str) -> list[str]:
     out = subprocess.run(
-        ["rabbitmqctl", "-q", "list_queues", "-p", rabbit.vhost(), "name", "durable",
-         "auto_delete", "exclusive", "arguments"],
-        capture_output=True, text=True, check=True,
+        [
+            "rabbitmqctl",
+            "-q",
+            "list_queues",
+            "-p",
+            rabbit.vhost(),
+            "name",
+            "durable",
+            "auto_delete",
+            "exclusive",
+            "arguments",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     rows = [line.split("\t") for line in out.splitlines()]
     (row,) = [r[1:] for r in rows if r[0] == name]
@@ -117,8 +129,13 @@ async def test_a_call_and_a_cast_leave_as_oslos_do(exchange_name: str) -> None:
         async with our_client(client_settings(exchange_name)) as client:
             ours = asyncio.ensure_future(
                 client.call(
-                    ctx, "scheduler", "select_destinations", ARGS,
-                    version="4.5", timeout=2, call_monitor_timeout=60,
+                    ctx,
+                    "scheduler",
+                    "select_destinations",
+                    ARGS,
+                    version="4.5",
+                    timeout=2,
+                    call_monitor_timeout=60,
                 )
             )
             our_call = await _get(calls)
