@@ -79,28 +79,25 @@ COMPUTE_RPC_BY_SERVICE_VERSION = (
     *("6.4", "6.5", "6.5", "6.5", "6.5"),
 )
 
-_UNSET = object()
-_cached_cap: Any = _UNSET
+# the one cap of this process, once worked out (a dict: no `global` needed)
+_CAP: dict[str, str | None] = {}
 
 
 def reset_compute_version_cap() -> None:
     """Forget the cap worked out (tests; nova itself never does in a running conductor)."""
-    global _cached_cap
-    _cached_cap = _UNSET
+    _CAP.clear()
 
 
 async def compute_version_cap(settings: Settings, cell_dbs: list[Database]) -> str | None:
     """nova's cap for compute RPC: None (no cap), or a version such as '6.5'."""
-    global _cached_cap
-    if _cached_cap is _UNSET:
+    if "cap" not in _CAP:
         level = settings.upgrade_levels.compute
         if level == "auto":
             cap: str | None = await _cap_from_services(settings, cell_dbs)
         else:
             cap = None if level is None else VERSION_ALIASES.get(level, level)
-        _cached_cap = cap
-    result: str | None = _cached_cap
-    return result
+        _CAP["cap"] = cap
+    return _CAP["cap"]
 
 
 async def _cap_from_services(settings: Settings, cell_dbs: list[Database]) -> str:
@@ -142,7 +139,9 @@ async def _minimum_across_cells(cell_dbs: list[Database]) -> int:
     found: list[int] = []
     for db, result in zip(cell_dbs, results, strict=True):
         if isinstance(result, BaseException):
-            log.warning("Failed to get minimum service version for cell %s: %s", db, result)
+            log.warning(
+                "Failed to get minimum service version for cell %s: %s", db.engine.url, result
+            )
             continue
         found.extend(v for v in result.values() if v)
     return min(found) if found else 0
