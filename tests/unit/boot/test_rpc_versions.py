@@ -39,7 +39,7 @@ def test_build_and_run_instance_version_follows_the_cap(cap: str | None, version
 
 
 def test_a_cap_below_5_0_is_refused_as_oslo_refuses_it() -> None:
-    with pytest.raises(RPCVersionCapError, match="version cap 4.17"):
+    with pytest.raises(RPCVersionCapError, match=r"version cap 4\.17"):
         build_version("4.17")
 
 
