@@ -151,14 +151,16 @@ async def test_password_auth_finds_placement_in_keystones_catalog() -> None:
 
 
 async def test_token_auth_sends_the_configured_token_to_keystone() -> None:
-    with fake_placement() as (url, state):
-        with fake_keystone({"internal": url, "public": url}) as (auth_url, keystone):
-            opts = options(
-                auth_type="token",
-                auth={"auth_url": auth_url, "token": "admin-token", "project_id": "service-id"},
-            )
-            async with client_for(opts) as client:
-                assert not await client.delete_allocation_for_instance(CTX, INSTANCE, force=True)
+    with (
+        fake_placement() as (url, state),
+        fake_keystone({"internal": url, "public": url}) as (auth_url, keystone),
+    ):
+        opts = options(
+            auth_type="token",
+            auth={"auth_url": auth_url, "token": "admin-token", "project_id": "service-id"},
+        )
+        async with client_for(opts) as client:
+            assert not await client.delete_allocation_for_instance(CTX, INSTANCE, force=True)
     identity = keystone.token_requests[0]["auth"]["identity"]
     assert identity == {"methods": ["token"], "token": {"id": "admin-token"}}
     assert state.headers[0]["x-auth-token"] == "tok-1"
