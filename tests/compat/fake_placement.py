@@ -75,6 +75,7 @@ class PlacementState:
     requests: list[tuple[str, str]] = field(default_factory=list)
     # the headers of each request, in the order of `requests`
     headers: list[dict[str, str]] = field(default_factory=list)
+    bodies: list[Any] = field(default_factory=list)  # likewise, their JSON bodies (or None)
     unknown: list[tuple[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     # consumers another writer changes right after each GET of their allocations
@@ -110,6 +111,7 @@ class _Handler(BaseHTTPRequestHandler):
         with self.state.lock:
             self.state.requests.append((method, url.path))
             self.state.headers.append({k.lower(): v for k, v in self.headers.items()})
+            self.state.bodies.append(body)
             if self.state.failing:
                 status, answer = self.state.failing, {"errors": [{"title": "broken"}]}
             else:
