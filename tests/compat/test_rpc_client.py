@@ -184,3 +184,22 @@ async def test_a_lost_connection_that_stays_away_fails_the_waiting_call(
                 await asyncio.wait_for(call, 10)
             assert time.monotonic() - started < 4
             proxy.come_back()
+
+
+async def test_concurrent_calls_each_get_their_own_reply(exchange_name: str) -> None:
+    with oslo_server(exchange_name, "scheduler"):
+        async with our_client(client_settings(exchange_name)) as client:
+            results = await asyncio.gather(
+                *(
+                    client.call(
+                        CTX,
+                        "scheduler",
+                        "select_destinations",
+                        {"n": n},
+                        version="4.5",
+                        timeout=30,
+                    )
+                    for n in range(40)
+                )
+            )
+    assert [r["echo"] for r in results] == [{"n": n} for n in range(40)]

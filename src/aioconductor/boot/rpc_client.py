@@ -104,6 +104,7 @@ class RpcClient:
         self._channel: Channel | None = None
         self._channel_of: Connection | None = None
         self._listen_channel: Channel | None = None
+        self._channel_lock = asyncio.Lock()
         self._closing = False
 
     # --- public ------------------------------------------------------------------------
@@ -236,11 +237,16 @@ class RpcClient:
         channel = self._channel
         if channel is not None and channel.is_open and self._channel_of is connection:
             return channel
-        channel = await connection.channel()
-        await channel.select_confirms()
-        await self._declare_exchange(connection, channel)
-        self._channel, self._channel_of = channel, connection
-        return channel
+        async with self._channel_lock:  # the first requests of a burst open one channel
+            channel = self._channel
+            if channel is not None and channel.is_open and self._channel_of is connection:
+                return channel
+            channel = await connection.channel()
+            await channel.select_confirms()
+            self._channel = channel
+            await self._declare_exchange(connection, channel)
+            self._channel_of = connection
+            return self._channel
 
     async def _declare_exchange(self, connection: Connection, channel: Channel) -> None:
         spec = self._exchange
