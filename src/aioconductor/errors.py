@@ -98,6 +98,21 @@ class MessagingTimeout(RemoteFailure):
     remote_module = "oslo_messaging.exceptions"
 
 
+class RPCVersionCapError(RemoteFailure):
+    """oslo's client refusing a message newer than its version cap (raised before sending)."""
+
+    remote_module = "oslo_messaging.rpc.client"
+
+    def __init__(self, version: str, version_cap: str) -> None:
+        super().__init__(
+            f"Requested message version, {version} is incompatible.  It needs to be equal in "
+            "major version and less than or equal in minor version as the specified version "
+            f"cap {version_cap}."
+        )
+        self.version = version
+        self.version_cap = version_cap
+
+
 # --- oslo.versionedobjects errors (module oslo_versionedobjects.exception) -----------------
 
 
@@ -186,6 +201,17 @@ class ServiceTooOld(Invalid):
         "This service is older (v%(thisver)i) than the minimum (v%(minver)i) version of the "
         "rest of the deployment. Unable to continue."
     )
+
+
+class SelectionObjectsWithOldRPCVersionNotSupported(NovaError):
+    msg_fmt = (
+        "Requests for Selection objects with alternates are not supported in "
+        "select_destinations() before RPC version 4.5; version %(version)s requested."
+    )
+
+
+class AllocationDeleteFailed(NovaError):
+    msg_fmt = "Failed to delete allocations for consumer %(consumer_uuid)s. Error: %(error)s"
 
 
 class InstanceNotFound(NotFound):
