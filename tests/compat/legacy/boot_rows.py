@@ -1,0 +1,252 @@
+"""Runs in nova 34.0.0's virtualenv: the boot path's database writes through nova's own code.
+
+Reads a job on stdin: {"cell_db", "api_db", "command", ...}; prints one JSON answer.
+
+command "instances": for each case, builds a BuildRequest as nova-api's _provision_instances
+does (flavor and keypair from the API database, an image's system metadata, a
+BuildRequest and InstanceMapping in the API database), then runs what the conductor runs:
+BuildRequest.obj_from_primitive -> get_new_instance -> (host AZ) -> Instance.create() on
+the cell database. Answers each case's build request primitive (what our side starts
+from), the new instance primitive and the created one.
+"""
+
+import json
+import sys
+import warnings
+
+warnings.simplefilter("ignore")
+
+IMAGE_ID = "1e1e1e1e-1111-4111-8111-111111111111"
+KERNEL_ID = "2e2e2e2e-2222-4222-8222-222222222222"
+
+
+def _setup(job):
+    from nova import config, objects
+    from nova.db.api import api as api_db_api
+    from nova.db.main import api as db_api
+    from oslo_config import cfg
+
+    objects.register_all()
+    config.parse_args(["nova-oracle"], default_config_files=[])
+    url = "mysql+pymysql://root@127.0.0.1/{}?charset=utf8"
+    cfg.CONF.set_override("connection", url.format(job["cell_db"]), group="database")
+    if job.get("api_db"):
+        cfg.CONF.set_override("connection", url.format(job["api_db"]), group="api_database")
+        api_db_api.configure(cfg.CONF)
+    for group, name, value in job.get("overrides", []):
+        cfg.CONF.set_override(name, value, group=group)
+    db_api.configure(cfg.CONF)
+
+
+def _ctx(project_id="p1", user_id="u1", is_admin=False):
+    from nova import context
+
+    return context.RequestContext(
+        user_id=user_id,
+        project_id=project_id,
+        user_name="alice",
+        project_name="demo",
+        is_admin=is_admin,
+        request_id="req-1e1e1e1e-1111-4111-8111-111111111111",
+    )
+
+
+def _image(case):
+    properties = {"hw_disk_bus": "virtio", "os_type": "linux", "architecture": "x86_64"}
+    properties.update(case.get("image_properties", {}))
+    image = {
+        "id": IMAGE_ID,
+        "name": "cirros",
+        "status": "active",
+        "min_ram": 0,
+        "min_disk": 1,
+        "size": 21430272,
+        "container_format": "bare",
+        "disk_format": "qcow2",
+        "checksum": "443b7623e27ecf03dc9e01ee93f67afe",
+        "owner": "p1",
+        "properties": properties,
+    }
+    if case.get("kernel"):
+        image["properties"]["kernel_id"] = KERNEL_ID
+    return image
+
+
+def _flavor(ctx, case):
+    from nova import exception, objects
+
+    try:
+        return objects.Flavor.get_by_flavor_id(ctx, case.get("flavorid", "42"))
+    except exception.FlavorNotFound:
+        pass
+    flavor = objects.Flavor(
+        ctx,
+        name=case.get("flavor_name", "m1.small"),
+        flavorid=case.get("flavorid", "42"),
+        memory_mb=2048,
+        vcpus=1,
+        root_gb=20,
+        ephemeral_gb=case.get("ephemeral_gb", 0),
+        swap=case.get("swap", 0),
+        rxtx_factor=1.0,
+        vcpu_weight=0,
+        disabled=False,
+        is_public=True,
+        description="a flavor with a description",
+        extra_specs={"hw:cpu_policy": "shared", "quota:disk_read_bytes_sec": "10240000"},
+    )
+    flavor.create()
+    return objects.Flavor.get_by_flavor_id(ctx, flavor.flavorid)
+
+
+def _keypair(ctx, name):
+    from nova import exception, objects
+
+    try:
+        return objects.KeyPair.get_by_name(ctx, ctx.user_id, name)
+    except exception.KeypairNotFound:
+        pass
+    key = objects.KeyPair(
+        ctx,
+        name=name,
+        user_id=ctx.user_id,
+        fingerprint="1e:2e:3e",
+        public_key="ssh-rsa AAAAB3Nza... alice@host",
+        type="ssh",
+    )
+    key.create()
+    return objects.KeyPair.get_by_name(ctx, ctx.user_id, name)
+
+
+def build_requests(ctx, case):
+    """The BuildRequests nova-api's _provision_instances stores for one request."""
+    from nova import block_device, objects
+    from nova.compute import api as compute_api
+    from nova.compute import power_state, vm_states
+    from nova.pci import request as pci_request
+    from nova.virt import hardware
+    from oslo_utils import uuidutils
+
+    api = compute_api.API.__new__(compute_api.API)  # no clients: only its helpers run
+    flavor = _flavor(ctx, case)
+    image = _image(case)
+    key_pair = _keypair(ctx, case["key_name"]) if case.get("key_name") else None
+    image_meta = objects.ImageMeta.from_dict(image)
+    root_device_name = block_device.prepend_dev(
+        block_device.properties_root_device_name(image.get("properties", {}))
+    )
+    base_options = {
+        "reservation_id": case.get("reservation_id", "r-1e1e1e1e"),
+        "image_ref": IMAGE_ID,
+        "kernel_id": KERNEL_ID if case.get("kernel") else "",
+        "ramdisk_id": "",
+        "power_state": power_state.NOSTATE,
+        "vm_state": vm_states.BUILDING,
+        "config_drive": case.get("config_drive", ""),
+        "user_id": ctx.user_id,
+        "project_id": ctx.project_id,
+        "instance_type_id": flavor.id,
+        "memory_mb": flavor.memory_mb,
+        "vcpus": flavor.vcpus,
+        "root_gb": flavor.root_gb,
+        "ephemeral_gb": flavor.ephemeral_gb,
+        "display_name": case.get("name", "vm"),
+        "display_description": case.get("description", "vm"),
+        "hostname": case.get("hostname", case.get("name", "vm")),
+        "user_data": case.get("user_data"),
+        "key_name": key_pair.name if key_pair else None,
+        "key_data": key_pair.public_key if key_pair else None,
+        "locked": False,
+        "metadata": case.get("metadata", {}),
+        "access_ip_v4": case.get("access_ip_v4"),
+        "access_ip_v6": None,
+        "availability_zone": case.get("availability_zone"),
+        "root_device_name": root_device_name,
+        "progress": 0,
+        "pci_requests": pci_request.get_pci_requests_from_flavor(flavor),
+        "numa_topology": hardware.numa_get_constraints(flavor, image_meta),
+        "system_metadata": {},
+    }
+    base_options.update(api._inherit_properties_from_image(image, None))
+    security_groups = objects.SecurityGroupList()
+    count = case.get("count", 1)
+    out = []
+    for index in range(count):
+        instance = objects.Instance(context=ctx)
+        instance.uuid = uuidutils.generate_uuid()
+        instance.update(base_options)
+        instance.keypairs = objects.KeyPairList(objects=[])
+        if key_pair:
+            instance.keypairs.objects.append(key_pair)
+        instance.trusted_certs = None
+        api._populate_instance_for_create(
+            ctx, instance, image, index, security_groups, flavor, count
+        )
+        bdms = objects.BlockDeviceMappingList(objects=[])
+        tags = objects.TagList(
+            objects=[
+                objects.Tag(ctx, tag=t, resource_id=instance.uuid) for t in case.get("tags", [])
+            ]
+        )
+        request = objects.BuildRequest(
+            ctx,
+            instance=instance,
+            instance_uuid=instance.uuid,
+            project_id=instance.project_id,
+            block_device_mappings=bdms,
+            tags=tags,
+        )
+        request.create()
+        mapping = objects.InstanceMapping(ctx)
+        mapping.instance_uuid = instance.uuid
+        mapping.project_id = ctx.project_id
+        mapping.user_id = ctx.user_id
+        mapping.cell_mapping = None
+        mapping.create()
+        out.append(request)
+    return out
+
+
+def instances(job):
+    from nova import objects
+
+    answers = []
+    for case in job["cases"]:
+        ctx = _ctx()
+        for request in build_requests(ctx, case):
+            wire = json.loads(_dumps(request.obj_to_primitive()))
+            received = objects.BuildRequest.obj_from_primitive(wire, context=ctx)
+            instance = received.get_new_instance(ctx)
+            fresh = instance.obj_to_primitive()
+            if case.get("host_az") is not None:
+                instance.availability_zone = case["host_az"]
+            instance.create()
+            answers.append(
+                {
+                    "label": case["label"],
+                    "build_request": wire,
+                    "new_instance": fresh,
+                    "created": instance.obj_to_primitive(),
+                    "changed": sorted(instance.obj_what_changed()),
+                }
+            )
+    return answers
+
+
+def _dumps(value):
+    from oslo_serialization import jsonutils
+
+    return jsonutils.dumps(value)
+
+
+COMMANDS = {"instances": instances}
+
+
+def main():
+    job = json.load(sys.stdin)
+    _setup(job)
+    print(_dumps(COMMANDS[job["command"]](job)))
+
+
+if __name__ == "__main__":
+    main()
