@@ -233,13 +233,107 @@ def instances(job):
     return answers
 
 
+def _bdm_list(ctx, case, flavor, image):
+    """The block_device_mapping nova-api sends: _check_and_transform_bdm's list."""
+    from nova import block_device, objects
+    from nova.compute import api as compute_api
+
+    api = compute_api.API.__new__(compute_api.API)
+    legacy = "bdms" not in case
+    requested = [block_device.BlockDeviceDict(d) for d in case.get("bdms", [])]
+    base_options = {"root_device_name": "/dev/vda", "image_ref": IMAGE_ID}
+    count = case.get("count", 1)
+    return api._check_and_transform_bdm(
+        ctx, base_options, flavor, image, count, count, requested, legacy
+    )
+
+
+def _cell(ctx, job):
+    from nova import objects
+
+    url = "mysql+pymysql://root@127.0.0.1/{}?charset=utf8".format(job["cell_db"])
+    return objects.CellMapping(
+        ctx,
+        uuid="c1c1c1c1-1111-4111-8111-111111111111",
+        name="cell1",
+        transport_url="none:///",
+        database_connection=url,
+        disabled=False,
+    )
+
+
+def cell_records(job):
+    """Instances created as in `instances`, then the conductor's BDMs and tags for them."""
+    from nova import context as nova_context
+    from nova import objects
+    from nova.conductor import manager
+
+    conductor = manager.ComputeTaskManager.__new__(manager.ComputeTaskManager)
+    answers = []
+    for case in job["cases"]:
+        ctx = _ctx()
+        cell = _cell(ctx, job)
+        flavor = _flavor(ctx, case)
+        bdms = _bdm_list(ctx, case, flavor, _image(case))
+        bdms_wire = json.loads(_dumps(bdms.obj_to_primitive()))
+        tags = objects.TagList(objects=[objects.Tag(ctx, tag=t) for t in case.get("tags", [])])
+        tags_wire = json.loads(_dumps(tags.obj_to_primitive())) if "tags" in case else None
+        for request in build_requests(ctx, case):
+            wire = json.loads(_dumps(request.obj_to_primitive()))
+            instance = objects.BuildRequest.obj_from_primitive(wire, context=ctx).get_new_instance(
+                ctx
+            )
+            instance.create()
+            answer = {
+                "label": case["label"],
+                "build_request": wire,
+                "bdms": bdms_wire,
+                "tags": tags_wire,
+            }
+            received = objects.BlockDeviceMappingList.obj_from_primitive(bdms_wire, context=ctx)
+            made = conductor._create_block_device_mapping(
+                cell, instance.flavor, instance.uuid, received
+            )
+            answer["bdms_created"] = made.obj_to_primitive()
+            sent_tags = (
+                None
+                if tags_wire is None
+                else objects.TagList.obj_from_primitive(tags_wire, context=ctx)
+            )
+            for _ in range(case.get("tag_times", 1)):
+                with nova_context.target_cell(ctx, cell) as cctxt:
+                    made_tags = conductor._create_tags(cctxt, instance.uuid, sent_tags)
+            answer["tags_created"] = None if made_tags is None else made_tags.obj_to_primitive()
+            answers.append(answer)
+    return answers
+
+
+def tag_errors(job):
+    """TagList.create for a missing instance and for another project's instance."""
+    from nova import objects
+
+    out = []
+    for spec in job["calls"]:
+        ctx = _ctx(project_id=spec.get("project_id", "p1"), is_admin=spec.get("admin", False))
+        try:
+            objects.TagList.create(ctx, spec["uuid"], spec["tags"])
+            out.append({"ok": True})
+        except Exception as exc:
+            out.append({"class": type(exc).__name__, "kwargs": _plain_kwargs(exc)})
+    return out
+
+
+def _plain_kwargs(exc):
+    return json.loads(_dumps(getattr(exc, "kwargs", {})))
+
+
 def _dumps(value):
     from oslo_serialization import jsonutils
 
     return jsonutils.dumps(value)
 
 
-COMMANDS = {"instances": instances}
+COMMANDS = {"instances": instances, "cell_records": cell_records, "tag_errors": tag_errors}
 
 
 def main():
