@@ -44,7 +44,7 @@ CASES: list[dict[str, Any]] = [
         "swap": 512,
         "ephemeral_gb": 5,
         "tags": ["a", "b"],
-    },  # fmt: skip
+    },
     {
         "label": "blank disks without sizes, two swaps",
         "name": "blanks",
@@ -74,7 +74,7 @@ CASES: list[dict[str, Any]] = [
                 "delete_on_termination": False,
                 "tag": "data",
             },
-        ],  # fmt: skip
+        ],
         "tags": ["z", "a", "m"],
         "tag_times": 2,
     },

@@ -14,8 +14,8 @@ from aioconductor.db.connection import AsyncConnection
 from aioconductor.db.engine import Database
 from aioconductor.errors import InstanceNotFound, ObjectActionError
 from aioconductor.objects import primitives as p
-from aioconductor.objects.block_device import BDM_VERSION, COLUMNS, bdm_data
 from aioconductor.objects._instance_build import tag_list_primitive
+from aioconductor.objects.block_device import BDM_VERSION, COLUMNS, bdm_data
 
 _BDM_SELECT = f"SELECT {', '.join(COLUMNS)} FROM block_device_mapping"
 _DATETIMES = ("created_at", "updated_at", "deleted_at")
@@ -25,13 +25,16 @@ def volume_size(flavor: p.Primitive, bdm: dict[str, Any]) -> Any:
     """conductor `_volume_size`: blank local disks without a size take the flavor's swap
     or ephemeral size."""
     size = _field(bdm, "volume_size")
-    if size is None and _field(bdm, "source_type") == "blank":
-        if _field(bdm, "destination_type") == "local":
-            flavor_data = flavor["nova_object.data"]
-            if _field(bdm, "guest_format") == "swap":
-                size = flavor_data.get("swap", 0)
-            else:
-                size = flavor_data.get("ephemeral_gb", 0)
+    if (
+        size is None
+        and _field(bdm, "source_type") == "blank"
+        and _field(bdm, "destination_type") == "local"
+    ):
+        flavor_data = flavor["nova_object.data"]
+        if _field(bdm, "guest_format") == "swap":
+            size = flavor_data.get("swap", 0)
+        else:
+            size = flavor_data.get("ephemeral_gb", 0)
     return size
 
 

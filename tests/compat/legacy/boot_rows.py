@@ -235,7 +235,7 @@ def instances(job):
 
 def _bdm_list(ctx, case, flavor, image):
     """The block_device_mapping nova-api sends: _check_and_transform_bdm's list."""
-    from nova import block_device, objects
+    from nova import block_device
     from nova.compute import api as compute_api
 
     api = compute_api.API.__new__(compute_api.API)
