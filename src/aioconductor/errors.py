@@ -250,6 +250,10 @@ class InstanceMappingNotFound(NotFound):
     msg_fmt = "Instance %(uuid)s has no mapping to a cell."
 
 
+class BuildRequestNotFound(NotFound):
+    msg_fmt = "BuildRequest not found for instance %(uuid)s"
+
+
 class VirtualInterfaceCreateException(NovaError):
     msg_fmt = "Virtual Interface creation failed"
 

@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from aioconductor.config import nova_conf
+from aioconductor.config.boot_options import BootOptions, boot_options
 from aioconductor.errors import ConfigError
 
 ENV_PREFIX = "AIOCONDUCTOR_"
@@ -302,6 +303,8 @@ class Settings(BaseModel):
     notifications: NotificationOptions = Field(default_factory=NotificationOptions)
     rabbit: RabbitOptions = Field(default_factory=RabbitOptions)
     aio: AioConductorOptions = Field(default_factory=AioConductorOptions)
+    # [quota], default_availability_zone, ...: what the native boot path reads
+    boot: BootOptions = Field(default_factory=BootOptions)
     config_files: tuple[str, ...] = ()
 
     @property
@@ -605,6 +608,7 @@ def load_settings(
         "rabbit": rabbit,
         "aio": aio,
         "api_database": api_database,
+        "boot": boot_options(conf),
         "config_files": tuple(str(p) for p in conf.sources),
     }
     for key in (

@@ -173,7 +173,8 @@ def build_requests(ctx, case):
     out = []
     for index in range(count):
         instance = objects.Instance(context=ctx)
-        instance.uuid = uuidutils.generate_uuid()
+        uuids = case.get("uuids")
+        instance.uuid = uuids[index] if uuids else uuidutils.generate_uuid()
         instance.update(base_options)
         instance.keypairs = objects.KeyPairList(objects=[])
         if key_pair:
@@ -323,6 +324,83 @@ def tag_errors(job):
     return out
 
 
+CELL0 = "00000000-0000-0000-0000-000000000000"
+CELL1 = "c1c1c1c1-1111-4111-8111-111111111111"
+
+
+def api_seed(job):
+    """Cells, AZ aggregates, build requests and instance mappings in the API database."""
+    from nova import objects
+
+    ctx = _ctx(is_admin=True)
+    cells = {}
+    for uuid, name in ((CELL0, "cell0"), (CELL1, "cell1")):
+        url = f"mysql+pymysql://root@127.0.0.1/{name}?charset=utf8"  # the same on both sides
+        cell = objects.CellMapping(
+            ctx,
+            uuid=uuid,
+            name=name,
+            transport_url="none:///",
+            database_connection=url,
+            disabled=False,
+        )
+        cell.create()
+        cells[name] = cell.obj_to_primitive()
+    for name, zone, hosts in job["aggregates"]:
+        metadata = {"availability_zone": zone} if zone else {"ssd": "true"}
+        aggregate = objects.Aggregate(ctx, name=name, metadata=metadata)
+        aggregate.create()
+        for host in hosts:
+            aggregate.add_host(host)
+    for case in job["cases"]:
+        build_requests(_ctx(), case)
+    return {"cells": cells}
+
+
+def api_calls(job):
+    """The conductor's API-database calls of the boot path, as it makes them."""
+    from nova import availability_zones, exception, objects
+
+    ctx = _ctx()
+    out = []
+    for op, arg in job["calls"]:
+        try:
+            if op == "exists":
+                try:
+                    objects.BuildRequest.get_by_instance_uuid(ctx, arg)
+                    result = True
+                except exception.BuildRequestNotFound:
+                    result = False
+            elif op == "destroy_build_request":
+                try:
+                    objects.BuildRequest(ctx, instance_uuid=arg).destroy()
+                    result = True
+                except exception.BuildRequestNotFound:
+                    result = False
+            elif op == "get_mapping":
+                try:
+                    result = objects.InstanceMapping.get_by_instance_uuid(
+                        ctx, arg
+                    ).obj_to_primitive()
+                except exception.InstanceMappingNotFound:
+                    result = None
+            elif op == "map":
+                uuid, cell_uuid = arg
+                mapping = objects.InstanceMapping.get_by_instance_uuid(ctx, uuid)
+                mapping.cell_mapping = objects.CellMapping.get_by_uuid(ctx, cell_uuid)
+                mapping.save()
+                result = None
+            elif op == "destroy_mapping":
+                objects.InstanceMapping(ctx, instance_uuid=arg).destroy()
+                result = None
+            elif op == "az":
+                result = availability_zones.get_host_availability_zone(ctx, arg)
+            out.append({"ok": result})
+        except Exception as exc:
+            out.append({"error": {"class": type(exc).__name__, "kwargs": _plain_kwargs(exc)}})
+    return out
+
+
 def _plain_kwargs(exc):
     return json.loads(_dumps(getattr(exc, "kwargs", {})))
 
@@ -333,7 +411,13 @@ def _dumps(value):
     return jsonutils.dumps(value)
 
 
-COMMANDS = {"instances": instances, "cell_records": cell_records, "tag_errors": tag_errors}
+COMMANDS = {
+    "instances": instances,
+    "cell_records": cell_records,
+    "tag_errors": tag_errors,
+    "api_seed": api_seed,
+    "api_calls": api_calls,
+}
 
 
 def main():
