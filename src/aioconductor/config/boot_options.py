@@ -26,6 +26,7 @@ class QuotaOptions(BaseModel):
 
     driver: str = DB_QUOTA_DRIVER
     recheck_quota: bool = True
+    count_usage_from_placement: bool = False
     instances: int = Field(10, ge=-1)
     cores: int = Field(20, ge=-1)
     ram: int = Field(50 * 1024, ge=-1)
@@ -50,7 +51,8 @@ def boot_options(conf: NovaConf) -> BootOptions:
 
 def _boot_options(conf: NovaConf) -> BootOptions:
     quota: dict[str, Any] = {}
-    for name in ("driver", "recheck_quota", "instances", "cores", "ram"):
+    for name in ("driver", "recheck_quota", "count_usage_from_placement", "instances", "cores",
+                 "ram"):  # fmt: skip
         value = conf.get("quota", name)
         if value is None and name in ("instances", "cores", "ram"):
             value = conf.get("DEFAULT", f"quota_{name}")

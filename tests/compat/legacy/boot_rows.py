@@ -401,6 +401,49 @@ def api_calls(job):
     return out
 
 
+def quota(job):
+    """The conductor's _recheck_quota for each scenario; cells from job["cells"]."""
+    from nova import objects
+    from nova.conductor import manager
+    from oslo_config import cfg
+
+    admin = _ctx(is_admin=True)
+    if job.get("cells"):
+        for uuid, name, db in job["cells"]:
+            url = f"mysql+pymysql://root@127.0.0.1/{db}?charset=utf8"
+            objects.CellMapping(
+                admin,
+                uuid=uuid,
+                name=name,
+                transport_url="none:///",
+                database_connection=url,
+                disabled=False,
+            ).create()
+    conductor = manager.ComputeTaskManager.__new__(manager.ComputeTaskManager)
+    out = []
+    for scenario in job["scenarios"]:
+        for group, name, value in scenario.get("overrides", []):
+            cfg.CONF.set_override(name, value, group=group)
+        ctx = _ctx(project_id=scenario["project_id"], user_id=scenario.get("ctx_user", "u1"))
+        ctx.quota_class = scenario.get("quota_class")
+        flavor = objects.Flavor(vcpus=scenario["vcpus"], memory_mb=scenario["memory_mb"])
+        try:
+            conductor._recheck_quota(
+                ctx,
+                flavor,
+                objects.RequestSpec(),
+                scenario["requested"],
+                project_id=scenario["project_id"],
+                user_id=scenario.get("user_id", "u1"),
+            )
+            out.append({"ok": None})
+        except Exception as exc:
+            out.append({"error": {"class": type(exc).__name__, "kwargs": _plain_kwargs(exc)}})
+        for group, name, _ in scenario.get("overrides", []):
+            cfg.CONF.clear_override(name, group=group)
+    return out
+
+
 def _plain_kwargs(exc):
     return json.loads(_dumps(getattr(exc, "kwargs", {})))
 
@@ -417,6 +460,7 @@ COMMANDS = {
     "tag_errors": tag_errors,
     "api_seed": api_seed,
     "api_calls": api_calls,
+    "quota": quota,
 }
 
 
