@@ -16,6 +16,7 @@ import pytest
 
 from aioconductor.boot.instance_create import create_instance
 from aioconductor.boot.new_instance import new_instance
+from aioconductor.errors import NovaError
 from tests.compat.boot_rows import (
     CTX,
     Pair,
@@ -98,3 +99,29 @@ async def test_new_and_created_instances_match_nova(
         created[1]["keypairs"]["nova_object.data"]["objects"][0]["nova_object.data"]["name"]
         == "alice-key"
     )
+
+
+async def test_unique_server_names_match_nova(pair: Pair) -> None:
+    """[DEFAULT] osapi_compute_unique_server_name_scope: InstanceExists on a live hostname
+    of the project (any case), as nova's instance_create raises it."""
+    cases = [
+        {"label": "first", "name": "dup", "hostname": "dup-host"},
+        {"label": "same name, other case", "name": "dup2", "hostname": "DUP-Host"},
+        {"label": "another name", "name": "dup3", "hostname": "other-host"},
+    ]
+    scope = [["DEFAULT", "osapi_compute_unique_server_name_scope", "project"]]
+    answers: list[dict[str, Any]] = run_nova(pair.nova, "instances", cases=cases, overrides=scope)
+    async with our_database(pair.ours.cell) as db:
+        for answer in answers:
+            fresh = new_instance(answer["build_request"])
+            if "error" in answer:
+                with pytest.raises(NovaError) as raised:
+                    await create_instance(db, CTX, fresh, unique_name_scope="project")
+                got = {"class": type(raised.value).__name__, "kwargs": raised.value.kwargs}
+                assert got == answer["error"]
+                continue
+            created = await create_instance(db, CTX, fresh, unique_name_scope="project")
+            assert_same(created, answer["created"], answer["label"])
+    assert [a.get("error", {}).get("class") for a in answers] == [None, "InstanceExists", None]
+    assert answers[1]["error"]["kwargs"]["name"] == "dup-host"
+    assert_same_tables(pair, ["instances", "instance_extra", "instance_id_mappings"])

@@ -34,7 +34,7 @@ def _setup(job):
         cfg.CONF.set_override("connection", url.format(job["api_db"]), group="api_database")
         api_db_api.configure(cfg.CONF)
     for group, name, value in job.get("overrides", []):
-        cfg.CONF.set_override(name, value, group=group)
+        cfg.CONF.set_override(name, value, group=None if group == "DEFAULT" else group)
     db_api.configure(cfg.CONF)
 
 
@@ -221,16 +221,15 @@ def instances(job):
             fresh = instance.obj_to_primitive()
             if case.get("host_az") is not None:
                 instance.availability_zone = case["host_az"]
-            instance.create()
-            answers.append(
-                {
-                    "label": case["label"],
-                    "build_request": wire,
-                    "new_instance": fresh,
-                    "created": instance.obj_to_primitive(),
-                    "changed": sorted(instance.obj_what_changed()),
-                }
-            )
+            answer = {"label": case["label"], "build_request": wire, "new_instance": fresh}
+            try:
+                instance.create()
+            except Exception as exc:
+                answer["error"] = {"class": type(exc).__name__, "kwargs": _plain_kwargs(exc)}
+            else:
+                answer["created"] = instance.obj_to_primitive()
+                answer["changed"] = sorted(instance.obj_what_changed())
+            answers.append(answer)
     return answers
 
 
@@ -423,7 +422,7 @@ def quota(job):
     out = []
     for scenario in job["scenarios"]:
         for group, name, value in scenario.get("overrides", []):
-            cfg.CONF.set_override(name, value, group=group)
+            cfg.CONF.set_override(name, value, group=None if group == "DEFAULT" else group)
         ctx = _ctx(project_id=scenario["project_id"], user_id=scenario.get("ctx_user", "u1"))
         ctx.quota_class = scenario.get("quota_class")
         flavor = objects.Flavor(vcpus=scenario["vcpus"], memory_mb=scenario["memory_mb"])
