@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from aioconductor.boot.failed_build import add_instance_fault, set_vm_state_error
 from aioconductor.boot.instance_create import create_instance
 from aioconductor.boot.new_instance import new_instance
 from aioconductor.errors import NovaError
@@ -125,3 +126,26 @@ async def test_unique_server_names_match_nova(pair: Pair) -> None:
     assert [a.get("error", {}).get("class") for a in answers] == [None, "InstanceExists", None]
     assert answers[1]["error"]["kwargs"]["name"] == "dup-host"
     assert_same_tables(pair, ["instances", "instance_extra", "instance_id_mappings"])
+
+
+async def test_failed_build_writes_match_nova(pair: Pair) -> None:
+    """The burial's set_vm_state_and_notify: ERROR without a task, and the fault."""
+    answers = run_nova(pair.nova, "instances", cases=[{"label": "failed", "name": "failed"}])
+    uuid = answers[0]["created"]["nova_object.data"]["uuid"]
+    reason = "There are not enough hosts available. " + "é" * 200  # past 255 bytes
+    told = run_nova(pair.nova, "failed_build", uuids=[uuid], reason=reason)
+    async with our_database(pair.ours.cell) as db:
+        await create_instance(db, CTX, new_instance(answers[0]["build_request"]))
+        saved = await set_vm_state_error(db, CTX, uuid)
+        await add_instance_fault(
+            db, uuid, code=500, message=told["message"], details="Traceback ...",
+            host="conductor-host",
+        )  # fmt: skip
+    assert saved["nova_object.data"]["vm_state"] == "error"
+    rows = assert_same_tables(pair, ["instances", "instance_faults"], ignore={"details"})
+    fault = rows["instance_faults"][-1]
+    assert fault["code"] == 500
+    assert len(fault["message"].encode()) <= 255
+    assert fault["message"].startswith("No valid host was found. There are not enough")
+    failed = [r for r in rows["instances"] if r["uuid"] == uuid][0]
+    assert (failed["vm_state"], failed["task_state"]) == ("error", None)

@@ -443,6 +443,33 @@ def quota(job):
     return out
 
 
+def failed_build(job):
+    """scheduler_utils.set_vm_state_and_notify for each uuid, inside the handler of a
+    NoValidHost as the conductor's burial runs it (rpc on the fake driver, no notifier)."""
+    from nova import exception, rpc
+    from nova.scheduler import utils as scheduler_utils
+    from oslo_config import cfg
+
+    cfg.CONF.set_override("transport_url", "fake:/")
+    cfg.CONF.set_override("host", "conductor-host")
+    rpc.init(cfg.CONF)
+    ctx = _ctx()
+    for uuid in job["uuids"]:
+        try:
+            raise exception.NoValidHost(reason=job["reason"])
+        except exception.NoValidHost as exc:
+            scheduler_utils.set_vm_state_and_notify(
+                ctx,
+                uuid,
+                "compute_task",
+                "build_instances",
+                {"vm_state": "error", "task_state": None},
+                exc,
+                None,
+            )
+    return {"message": exception.NoValidHost(reason=job["reason"]).format_message()}
+
+
 def _plain_kwargs(exc):
     return json.loads(_dumps(getattr(exc, "kwargs", {})))
 
@@ -460,6 +487,7 @@ COMMANDS = {
     "api_seed": api_seed,
     "api_calls": api_calls,
     "quota": quota,
+    "failed_build": failed_build,
 }
 
 
