@@ -147,5 +147,5 @@ async def test_failed_build_writes_match_nova(pair: Pair) -> None:
     assert fault["code"] == 500
     assert len(fault["message"].encode()) <= 255
     assert fault["message"].startswith("No valid host was found. There are not enough")
-    failed = [r for r in rows["instances"] if r["uuid"] == uuid][0]
+    failed = next(r for r in rows["instances"] if r["uuid"] == uuid)
     assert (failed["vm_state"], failed["task_state"]) == ("error", None)
