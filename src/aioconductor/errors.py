@@ -276,6 +276,22 @@ class InstanceMappingNotFound(NotFound):
     msg_fmt = "Instance %(uuid)s has no mapping to a cell."
 
 
+class BuildRequestNotFound(NotFound):
+    msg_fmt = "BuildRequest not found for instance %(uuid)s"
+
+
+class OverQuota(NovaError):
+    msg_fmt = "Quota exceeded for resources: %(overs)s"
+    code = 413
+
+
+class TooManyInstances(OverQuota):
+    msg_fmt = (
+        "Quota exceeded for %(overs)s: Requested %(req)s, but already used %(used)s of "
+        "%(allowed)s %(overs)s"
+    )
+
+
 class VirtualInterfaceCreateException(NovaError):
     msg_fmt = "Virtual Interface creation failed"
 

@@ -1,1 +1,1 @@
-"""The native boot path of compute_task.schedule_and_build_instances (issue 23)."""
+"""The native boot path: compute_task.schedule_and_build_instances (docs/native-methods.md)."""

@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from aioconductor.config import nova_conf
+from aioconductor.config.boot_options import BootOptions, boot_options
 from aioconductor.errors import ConfigError
 
 ENV_PREFIX = "AIOCONDUCTOR_"
@@ -199,12 +200,6 @@ class GlanceOptions(BaseModel):
     region: str | None = None
 
 
-class BootOptions(_Section):
-    """What the boot path reads besides the databases and the broker."""
-
-    max_attempts: int = Field(3, ge=1, description="[scheduler] max_attempts")
-
-
 class NotificationOptions(BaseModel):
     """[oslo_messaging_notifications] and [notifications]: what nova would send, and where."""
 
@@ -366,11 +361,12 @@ class Settings(BaseModel):
     api_database: ApiDatabaseOptions = Field(default_factory=ApiDatabaseOptions)
     workers: int | None = Field(None, ge=1)
     notifications: NotificationOptions = Field(default_factory=NotificationOptions)
-    boot: BootOptions = Field(default_factory=BootOptions)
     rabbit: RabbitOptions = Field(default_factory=RabbitOptions)
     upgrade_levels: UpgradeLevels = Field(default_factory=UpgradeLevels)
     placement: PlacementOptions = Field(default_factory=PlacementOptions)
     aio: AioConductorOptions = Field(default_factory=AioConductorOptions)
+    # [quota], default_availability_zone, ...: what the native boot path reads
+    boot: BootOptions = Field(default_factory=BootOptions)
     config_files: tuple[str, ...] = ()
 
     @property
@@ -684,6 +680,7 @@ def load_settings(
         "placement": placement,
         "aio": aio,
         "api_database": api_database,
+        "boot": boot_options(conf),
         "config_files": tuple(str(p) for p in conf.sources),
     }
     for key in (
@@ -710,10 +707,6 @@ def load_settings(
     if workers:
         top["workers"] = workers
     top["notifications"] = _notification_values(conf)
-    boot_values = {"max_attempts": conf.get("scheduler", "max_attempts")}
-    top["boot"] = _validate_section(
-        BootOptions, "scheduler", {k: v for k, v in boot_values.items() if v is not None}
-    )
     try:
         settings = Settings.model_validate(top)
     except ValidationError as exc:
