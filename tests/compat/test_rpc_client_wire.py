@@ -50,7 +50,8 @@ async def _capture_queue(
     channel: aio_pika.abc.AbstractChannel, exchange: str, routing_key: str
 ) -> aio_pika.abc.AbstractQueue:
     ex = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC)
-    queue = await channel.declare_queue(routing_key, auto_delete=True)
+    # named apart: oslo servers of other tests leave a durable-ish `scheduler` queue behind
+    queue = await channel.declare_queue(f"{exchange}.{routing_key}", auto_delete=True)
     await queue.bind(ex, routing_key)
     return queue
 
