@@ -45,6 +45,10 @@ USER_ID = "5f4d0a1b2c3e4f5a6b7c8d9e0f1a2b3c"
 PROJECT_ID = "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d"
 # rows nova-manage writes that no boot touches
 _SCHEMA_TABLES = ("alembic_version", "migrate_version")
+# kept from one scenario to the next, as a deployment keeps them: the conductors' services
+# rows (they heartbeat on them) and the image's EC2 id (nova-conductor caches it per process,
+# so a truncated row would not come back on its side)
+_KEPT = ("services", "s3_images")
 
 
 def _mysql(db: str | None = None) -> pymysql.connections.Connection:
@@ -68,12 +72,11 @@ def clone_database(template: str, name: str) -> None:
 
 
 def truncate_database(name: str) -> None:
-    """Every row a run wrote gone, AUTO_INCREMENT back at 1: both sides count ids alike.
-    The conductors' own service rows stay (they heartbeat on them)."""
+    """Every row a run wrote gone, AUTO_INCREMENT back at 1: both sides count ids alike."""
     with _mysql(name) as conn, conn.cursor() as cur:
         cur.execute("SET FOREIGN_KEY_CHECKS = 0")
         for table in _tables(name):
-            if table not in (*_SCHEMA_TABLES, "services"):
+            if table not in (*_SCHEMA_TABLES, *_KEPT):
                 cur.execute(f"TRUNCATE TABLE `{table}`")
 
 

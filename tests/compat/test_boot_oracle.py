@@ -50,7 +50,9 @@ def normalized(value: Any, key: str = "") -> Any:
     if key in _VOLATILE:
         return "<time>" if value not in (None, "") else value
     if key in _TRACEBACKS and isinstance(value, str) and value:
-        return value.splitlines()[0]
+        # the code is another: whether there is one, and a fault's header line
+        first = value.splitlines()[0]
+        return first if first.startswith("Traceback") else "<frames>"
     if isinstance(value, datetime.datetime):
         return "<time>"
     if isinstance(value, dict):
