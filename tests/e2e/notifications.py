@@ -51,17 +51,13 @@ class Notification:
     body: dict[str, Any]  # the oslo message, envelope removed
 
 
-def collect(
-    amqp_url: str, records: list[ServerRecord], wait: float = 20.0
-) -> list[Notification]:
+def collect(amqp_url: str, records: list[ServerRecord], wait: float = 20.0) -> list[Notification]:
     """Every notification the run published, in queue order per format; waits (up to
     `wait` s) until each deleted server's last notification is in, then a moment more."""
     return asyncio.run(_collect(amqp_url, records, wait))
 
 
-async def _collect(
-    amqp_url: str, records: list[ServerRecord], wait: float
-) -> list[Notification]:
+async def _collect(amqp_url: str, records: list[ServerRecord], wait: float) -> list[Notification]:
     gone = [r.id for r in records if r.id and r.gone]
     found: list[Notification] = []
     connection = await aio_pika.connect(amqp_url)
@@ -99,9 +95,7 @@ async def _drain(
         body = json.loads(message.body)
         if "oslo.message" in body:
             body = json.loads(body["oslo.message"])
-        found.append(
-            Notification(form, priority, body["event_type"], body["publisher_id"], body)
-        )
+        found.append(Notification(form, priority, body["event_type"], body["publisher_id"], body))
     return channel
 
 
@@ -185,25 +179,64 @@ def _normalised_text(text: str, names: dict[str, str]) -> str:
     return "<id>" if _HEX_ID.match(text) or _RESERVATION.match(text) else text
 
 
-def compare(expected: Streams, actual: Streams) -> list[str]:
-    """The differences between two runs' streams, per server and format (empty: equal)."""
-    problems = []
+@dataclass(frozen=True)
+class Comparison:
+    """`differences`: what one publisher sent differs (event types, their order, payloads);
+    `interleaving`: each publisher sent the same, but the server's stream interleaves the
+    publishers in another order."""
+
+    differences: list[str]
+    interleaving: list[str]
+
+
+def compare(expected: Streams, actual: Streams) -> Comparison:
+    """Two runs' streams, per server and format."""
+    differences: list[str] = []
+    interleaving: list[str] = []
     for key in sorted(set(expected) | set(actual)):
         name, form = key
         want, got = expected.get(key), actual.get(key)
         if want is None or got is None:
-            problems.append(f"{name} {form}: only in {'actual' if want is None else 'expected'}")
+            side = "actual" if want is None else "expected"
+            differences.append(f"{name} {form}: only in {side}")
             continue
-        if want.events != got.events:
+        found = _publisher_differences(f"{name} {form}", want, got)
+        differences += found
+        if not found and want.events != got.events:
+            interleaving.append(
+                f"{name} {form}: publishers interleave differently\n"
+                f"  expected {_labelled(want)}\n  actual   {_labelled(got)}"
+            )
+    return Comparison(differences, interleaving)
+
+
+def _by_publisher(stream: Stream) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for message in stream.messages:
+        grouped.setdefault(message["publisher_id"], []).append(message)
+    return grouped
+
+
+def _labelled(stream: Stream) -> list[str]:
+    return [f"{m['event_type']} ({m['publisher_id']})" for m in stream.messages]
+
+
+def _publisher_differences(where: str, want: Stream, got: Stream) -> list[str]:
+    wanted, gotten = _by_publisher(want), _by_publisher(got)
+    problems = []
+    for publisher in sorted(set(wanted) | set(gotten)):
+        a, b = wanted.get(publisher, []), gotten.get(publisher, [])
+        events_a, events_b = [m["event_type"] for m in a], [m["event_type"] for m in b]
+        if events_a != events_b:
             problems.append(
-                f"{name} {form}: event types differ\n  expected {list(want.events)}\n"
-                f"  actual   {list(got.events)}"
+                f"{where} from {publisher}: event types differ\n  expected {events_a}\n"
+                f"  actual   {events_b}"
             )
             continue
-        for index, (a, b) in enumerate(zip(want.messages, got.messages, strict=True)):
-            for path, left, right in _differences(a, b, ""):
+        for index, (x, y) in enumerate(zip(a, b, strict=True)):
+            for path, left, right in _differences(x, y, ""):
                 problems.append(
-                    f"{name} {form} #{index} {a['event_type']} {path}: "
+                    f"{where} from {publisher} #{index} {x['event_type']} {path}: "
                     f"expected {left!r}, actual {right!r}"[:600]
                 )
     return problems
@@ -219,5 +252,6 @@ def _differences(a: Any, b: Any, path: str) -> list[tuple[str, Any, Any]]:
                 found += _differences(a[key], b[key], f"{path}.{key}")
         return found
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _differences(x, y, f"{path}[{i}]")]
+        pairs = enumerate(zip(a, b, strict=True))
+        return [d for i, (x, y) in pairs for d in _differences(x, y, f"{path}[{i}]")]
     return [] if a == b else [(path or ".", a, b)]

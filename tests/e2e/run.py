@@ -55,9 +55,7 @@ def run(mode: str, root: Path, plan: Plan, computes: int = 1) -> RunReport:
         report.start_seconds = time.monotonic() - started
         report.records = run_scenario(stack.api, plan, lambda: _stalled(stack))
         report.problems["servers"] = checks.server_problems(report.records)
-        report.problems["allocations"] = checks.allocation_problems(
-            stack.placement, report.records
-        )
+        report.problems["allocations"] = checks.allocation_problems(stack.placement, report.records)
         report.problems["actions"] = checks.action_problems(stack.api, report.records)
         found = notifications.collect(stack.layout.amqp_url, report.records)
         notifications.save(found, root / "notifications.jsonl")
@@ -72,7 +70,9 @@ def run(mode: str, root: Path, plan: Plan, computes: int = 1) -> RunReport:
             )
         report.exit_codes = stack.stop()
         report.problems["logs"] = [
-            f"{name}: {line}" for name, lines in checks.log_problems(stack).items() for line in lines
+            f"{name}: {line}"
+            for name, lines in checks.log_problems(stack).items()
+            for line in lines
         ]
     report.problems["exits"] = [f"{n} exited {c}" for n, c in report.exit_codes.items() if c]
     if mode != "nova":
@@ -103,16 +103,14 @@ def _conductor_problems(report: RunReport) -> list[str]:
     # nova's own NotFound, which a compute's first start looks for (its node is new)
     first_start = {"ComputeHostNotFound"}
     failures = {
-        method: errors
-        for method, errors in report.failures.items()
-        if set(errors) - first_start
+        method: errors for method, errors in report.failures.items() if set(errors) - first_start
     }
     if failures:
         problems.append(f"aioconductor answered with failures: {failures}")
     return problems
 
 
-def compare_streams(expected: RunReport, actual: RunReport) -> list[str]:
+def compare_streams(expected: RunReport, actual: RunReport) -> notifications.Comparison:
     return notifications.compare(expected.streams, actual.streams)
 
 
@@ -148,8 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parallel", type=int, default=10)
     parser.add_argument("--computes", type=int, default=2)
     parser.add_argument("--no-reboot", action="store_true")
-    parser.add_argument("--compare-notifications", action="store_true",
-                        help="also run `nova` mode and compare each run's streams with it")  # fmt: skip
+    parser.add_argument(
+        "--compare-notifications",
+        action="store_true",
+        help="also run `nova` mode and compare each run's streams with it",
+    )
     parser.add_argument("--keep", type=Path, help="a directory for the logs (kept)")
     parser.add_argument("--json", type=Path, help="write the reports here")
     args = parser.parse_args(argv)
@@ -167,10 +168,12 @@ def main(argv: list[str] | None = None) -> int:
         for mode in modes:
             if mode == "nova":
                 continue
-            differences = compare_streams(reports["nova"], reports[mode])
+            comparison = compare_streams(reports["nova"], reports[mode])
+            differences, order = comparison.differences, comparison.interleaving
             verdict = "equal" if not differences else f"{len(differences)} difference(s)"
-            print(f"== notifications, {mode} against nova: {verdict}")
-            print("\n".join(f"   {d}" for d in differences[:40]))
+            interleaved = "alike" if not order else f"differently in {len(order)} stream(s)"
+            print(f"== notifications, {mode} against nova: {verdict}; interleaved {interleaved}")
+            print("\n".join(f"   {d}" for d in [*differences[:40], *order[:10]]))
             if differences:
                 failed.append(f"{mode} notifications")
     if args.json:
@@ -184,8 +187,13 @@ def _as_json(report: RunReport) -> dict[str, object]:
         "mode": report.mode,
         "start_seconds": report.start_seconds,
         "servers": [
-            {"name": r.name, "boot_seconds": r.boot_seconds, "delete_seconds": r.delete_seconds,
-             "statuses": r.statuses, "problem": r.problem}  # fmt: skip
+            {
+                "name": r.name,
+                "boot_seconds": r.boot_seconds,
+                "delete_seconds": r.delete_seconds,
+                "statuses": r.statuses,
+                "problem": r.problem,
+            }
             for r in report.records
         ],
         "problems": report.problems,
