@@ -24,6 +24,9 @@ def compute_host(index: int) -> str:
     return f"e2e-compute-{index}"
 
 
+COMPUTE_HOSTS = r"e2e-compute-\d+"  # a pattern: which compute a server lands on varies
+
+
 @dataclass(frozen=True)
 class Layout:
     """Everything one run is named and placed by."""

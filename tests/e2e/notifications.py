@@ -5,8 +5,9 @@ notification queues: `notifications.<priority>` (the legacy format) and
 `versioned_notifications.<priority>`. A message belongs to a server when its payload names the
 server's id anywhere. Two runs compare equal per server (matched by name) when the event
 types come in the same order in each format and the payloads are equal, modulo what differs
-by construction: ids (a server's id becomes its name, any other UUID `<uuid>`), timestamps and
-the conductor's host (a legacy nova-conductor beside aioconductor has a host of its own).
+by construction: ids (a server's id becomes its name, any other UUID `<uuid>`; reservation
+ids; instance names, numbered by row id), timestamps, the compute a server landed on, and the
+conductor's host (a legacy nova-conductor beside aioconductor has a host of its own).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ SETTLE_SECONDS = 1.0
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _HEX_ID = re.compile(r"^[0-9a-f]{32}$")
+_COMPUTE_HOST = re.compile(confs.COMPUTE_HOSTS)
 _RESERVATION = re.compile(r"^r-[0-9a-z]{8}$")  # nova's random reservation_id
 _INSTANCE_NAME = re.compile(r"instance-[0-9a-f]{8}")  # from the row id: boot order
 # lists of field names nova builds from a set: their order is the process's hash seed's
@@ -58,7 +60,8 @@ def collect(amqp_url: str, records: list[ServerRecord], wait: float = 20.0) -> l
 
 
 async def _collect(amqp_url: str, records: list[ServerRecord], wait: float) -> list[Notification]:
-    gone = [r.id for r in records if r.id and r.gone]
+    # a server deleted while still a build request never had an instance to notify about
+    gone = [r.id for r in records if r.id and r.gone and r.boot_seconds is not None]
     found: list[Notification] = []
     connection = await aio_pika.connect(amqp_url)
     try:
@@ -173,6 +176,7 @@ def _normalised(value: Any, names: dict[str, str]) -> Any:
 
 def _normalised_text(text: str, names: dict[str, str]) -> str:
     text = text.replace(confs.LEGACY_CONDUCTOR_HOST, confs.CONDUCTOR_HOST)
+    text = _COMPUTE_HOST.sub("e2e-compute-<n>", text)
     text = _UUID.sub(lambda m: f"<{names[m.group(0)]}>" if m.group(0) in names else "<uuid>", text)
     text = _TIME.sub("<time>", text)
     text = _INSTANCE_NAME.sub("instance-<id>", text)

@@ -32,7 +32,7 @@ import pymysql
 from aioconductor.novaenv import create_database, db_sync, drop_database, ensure_nova_venv
 from aioconductor.novaenv.database import api_db_sync, cell_url
 from tests.compat.nova_processes import free_port
-from tests.compat.test_real_compute import query, reap, scrape, tail
+from tests.compat.test_real_compute import query, scrape, tail
 from tests.e2e import confs
 from tests.e2e.clients import JsonApi, nova_api, placement_api, queue_consumers
 
@@ -97,7 +97,7 @@ class Stack:
                 if service.proc.poll() is None:
                     service.proc.send_signal(signal.SIGTERM)
             for service in group:
-                service.exit_code = reap(service.proc)
+                service.exit_code = _reap(service.proc)
         return {s.name: s.exit_code for s in self.services if s.exit_code is not None}
 
 
@@ -260,9 +260,24 @@ def _launch(
     environment = env or {**os.environ, "OS_NOVA_DISABLE_EVENTLET_PATCHING": "1"}
     with log.open("wb") as out:  # the child has its own copy of the descriptor
         proc = subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, env=environment, cwd=ROOT
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=environment,
+            cwd=ROOT,
+            start_new_session=True,  # its own process group: its workers go with it
         )
     stack.services.append(Service(name, log, proc, nova))
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> int:
+    """Its exit code once it has stopped; after 45 s its whole process group is killed
+    (nova-conductor's and nova-scheduler's forked workers included)."""
+    try:
+        return proc.wait(45)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        return proc.wait()
 
 
 def _wait(stack: Stack, what: str, ready: Callable[[], bool]) -> None:
