@@ -244,7 +244,9 @@ def _aioconductor(stack: Stack, fallback: bool) -> None:
     conf = stack.layout.service_dir(confs.CONDUCTOR_HOST) / "aioconductor.conf"
     conf.write_text(confs.aioconductor_conf(stack.layout, fallback))
     command = [sys.executable, "-m", "aioconductor", "serve", "--config-file", str(conf)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}  # this tree's sources
+    # this tree's sources; its settings from its file only (AIOCONDUCTOR_* would override)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIOCONDUCTOR_")}
+    env["PYTHONPATH"] = str(ROOT / "src")
     _launch(stack, "aioconductor", [*command, "--workers", "1"], confs.CONDUCTOR_HOST, env, False)
 
 

@@ -2,7 +2,7 @@
 nova-compute (fake driver) 34.0.0 boot, list, reboot and delete 1 server, then 3 at once,
 through aioconductor, and once more through nova-conductor alone, the reference.
 
-`AIOCONDUCTOR_E2E_MODE` picks aioconductor's mode: `legacy` (the default while the boot path
+`AIOC_E2E_MODE` picks aioconductor's mode: `legacy` (the default while the boot path
 of compute_task is not native: a nova-conductor beside it takes the forwarded
 `schedule_and_build_instances`) or `alone` (no nova-conductor anywhere: issue 23's goal; every
 conductor call must then be native). scripts/e2e-tier runs the long version.
@@ -20,14 +20,14 @@ from tests.e2e.scenario import Plan
 
 pytestmark = [pytest.mark.connected, pytest.mark.e2e, pytest.mark.timeout(300)]
 
-MODE = os.environ.get("AIOCONDUCTOR_E2E_MODE", "legacy")
+MODE = os.environ.get("AIOC_E2E_MODE", "legacy")
 PLAN = Plan(sequential=1, parallel=3)
 
 
 @pytest.fixture(scope="module")
 def aioconductor_run(tmp_path_factory: pytest.TempPathFactory) -> RunReport:
     if MODE not in ("legacy", "alone"):
-        pytest.fail(f"AIOCONDUCTOR_E2E_MODE={MODE!r}: legacy or alone")
+        pytest.fail(f"AIOC_E2E_MODE={MODE!r}: legacy or alone")
     return _run(MODE, tmp_path_factory.mktemp(f"e2e-{MODE}"))
 
 
