@@ -98,8 +98,8 @@ def _boot(api: JsonApi, record: ServerRecord, plan: Plan, stalled: Stalled) -> N
     posted = time.monotonic()
     try:
         record.id = api.post("/servers", body)["server"]["id"]
-    except HttpError as refused:
-        record.fail(f"POST /servers: {refused}")
+    except (HttpError, OSError) as refused:
+        record.fail(f"POST /servers: {refused!r}")
         return
     server = _wait_status(api, record, "BUILD", plan.timeout, stalled)
     if server and server["status"] == "ACTIVE":

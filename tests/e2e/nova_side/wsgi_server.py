@@ -64,6 +64,7 @@ def placement(config_dir):
 
 class _Server(socketserver.ThreadingMixIn, simple_server.WSGIServer):
     daemon_threads = True
+    request_queue_size = 256  # the listen backlog: 40 parallel boots connect at once
 
 
 class _QuietHandler(simple_server.WSGIRequestHandler):
@@ -71,11 +72,33 @@ class _QuietHandler(simple_server.WSGIRequestHandler):
         pass  # nova and placement log each request themselves
 
 
+# Requests served at once, as a WSGI container's processes x threads bound them: a thread per
+# connection and no bound let 40 parallel boots take more database connections than
+# placement's pool has (5 + 10 overflow), and its requests time out waiting for one.
+IN_FLIGHT = 8
+
+
+def bounded(app):
+    slots = threading.BoundedSemaphore(IN_FLIGHT)
+
+    def one_at_a_slot(environ, start_response):
+        with slots:
+            # the body too: nova and placement may build it lazily
+            body = app(environ, start_response)
+            try:
+                return list(body)
+            finally:
+                if hasattr(body, "close"):
+                    body.close()
+
+    return one_at_a_slot
+
+
 def main():
     kind, port, config_dir = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     app = {"nova-api": nova_api, "placement": placement}[kind](config_dir)
     server = simple_server.make_server(
-        "127.0.0.1", port, app, server_class=_Server, handler_class=_QuietHandler
+        "127.0.0.1", port, bounded(app), server_class=_Server, handler_class=_QuietHandler
     )
 
     def stop(signum, frame):
