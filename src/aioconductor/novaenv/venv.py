@@ -11,7 +11,19 @@ from pathlib import Path
 from aioconductor import NOVA_RELEASE
 
 NOVA_REQUIREMENTS = (f"nova=={NOVA_RELEASE}", "PyMySQL", "mysqlclient")
+# The end-to-end tier (tests/e2e) runs placement from the same release series, and installs
+# nova's own glance and neutron test fixtures, which import testtools and wsgi_intercept.
+# python-memcached: without it nova-api and nova-conductor log an ERROR when dogpile loads
+# its cache backends (oslo.cache's memcache_pool backend imports it; distributions ship it).
+E2E_REQUIREMENTS = (
+    "openstack-placement==16.0.0",
+    "testtools",
+    "wsgi-intercept",
+    "python-memcached",
+)
 _MARKER = ".aioconductor-nova-installed"
+# What the marker records: a virtualenv built from an older list gets the missing packages.
+_INSTALLED = "\n".join((NOVA_RELEASE, *NOVA_REQUIREMENTS, *E2E_REQUIREMENTS))
 
 
 def default_path() -> Path:
@@ -40,19 +52,27 @@ class NovaVenv:
 
     @property
     def installed(self) -> bool:
-        return (self.path / _MARKER).exists() and self.bin("nova-manage").exists()
+        marker = self.path / _MARKER
+        return (
+            marker.exists()
+            and marker.read_text() == _INSTALLED
+            and self.bin("nova-manage").exists()
+        )
 
 
 def ensure_nova_venv(path: Path | None = None) -> NovaVenv:
-    """The nova virtualenv at `path`, installing nova and its MySQL drivers on first use."""
+    """The nova virtualenv at `path`, installing nova, its MySQL drivers and what the
+    end-to-end tier runs beside it (placement, nova's test fixtures) on first use, or when
+    the list of packages has changed since."""
     venv = NovaVenv(path or default_path())
     if venv.installed:
         return venv
-    print(f"installing {' '.join(NOVA_REQUIREMENTS)} into {venv.path}", file=sys.stderr)
+    wanted = " ".join((*NOVA_REQUIREMENTS, *E2E_REQUIREMENTS))
+    print(f"installing {wanted} into {venv.path}", file=sys.stderr)
     if not venv.python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv.path)], check=True)
     pip = [str(venv.python), "-m", "pip", "install", "--quiet"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, *NOVA_REQUIREMENTS], check=True)
-    (venv.path / _MARKER).write_text(NOVA_RELEASE)
+    subprocess.run([*pip, *NOVA_REQUIREMENTS, *E2E_REQUIREMENTS], check=True)
+    (venv.path / _MARKER).write_text(_INSTALLED)
     return venv
