@@ -53,6 +53,14 @@ CASES: list[dict[str, Any]] = [
     {"label": "host availability zone", "name": "hosted", "host_az": "nova"},
     {"label": "multi-create", "name": "many", "count": 3, "host_az": "nova"},
     {"label": "cell0 burial", "name": "buried", "availability_zone": "az9"},
+    {
+        "label": "NUMA flavor",
+        "name": "numa",
+        "flavorid": "46",
+        "flavor_name": "m1.numa",
+        "extra_specs": {"hw:numa_nodes": "1", "hw:mem_page_size": "large"},
+        "host_az": "nova",
+    },
 ]
 
 
@@ -83,13 +91,17 @@ async def test_new_and_created_instances_match_nova(
             created = await create_instance(db, CTX, fresh)
             assert_same(created, answer["created"], f"{label}: created")
     rows = assert_same_tables(pair, TABLES)
-    assert len(rows["instances"]) == 9
+    assert len(rows["instances"]) == 10
     assert [r["name"] for r in rows["security_groups"]] == ["default"]  # ensured once
     assert len(rows["s3_images"]) == 2  # the image, then the kernel image
     by_name = {r["display_name"]: r for r in rows["instances"]}
     assert by_name["zoned"]["availability_zone"] == "az1"
     assert by_name["buried"]["availability_zone"] == "az9"
     assert {"many-1", "many-2", "many-3"} <= set(by_name)
+    extras = {r["instance_uuid"]: r for r in rows["instance_extra"]}
+    numa = extras[by_name["numa"]["uuid"]]["numa_topology"]
+    assert numa["nova_object.name"] == "InstanceNUMATopology"
+    assert extras[by_name["plain"]["uuid"]]["numa_topology"] is None
     extra = rows["instance_extra"][0]
     assert extra["flavor"]["cur"]["nova_object.data"]["description"] is None
     assert rows["instance_metadata"]

@@ -93,7 +93,9 @@ def _flavor(ctx, case):
         disabled=False,
         is_public=True,
         description="a flavor with a description",
-        extra_specs={"hw:cpu_policy": "shared", "quota:disk_read_bytes_sec": "10240000"},
+        extra_specs=case.get(
+            "extra_specs", {"hw:cpu_policy": "shared", "quota:disk_read_bytes_sec": "10240000"}
+        ),
     )
     flavor.create()
     return objects.Flavor.get_by_flavor_id(ctx, flavor.flavorid)
