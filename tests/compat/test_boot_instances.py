@@ -9,14 +9,16 @@ not).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from aioconductor.boot.failed_build import add_instance_fault, set_vm_state_error
-from aioconductor.boot.instance_create import create_instance
+from aioconductor.boot.instance_create import _ensure_default_security_group, create_instance
 from aioconductor.boot.new_instance import new_instance
+from aioconductor.context import RequestContext
 from aioconductor.errors import NovaError
 from tests.compat.boot_rows import (
     CTX,
@@ -27,6 +29,7 @@ from tests.compat.boot_rows import (
     our_database,
     run_nova,
 )
+from tests.compat.nova_processes import nova_database
 
 pytestmark = [pytest.mark.connected, pytest.mark.compat, pytest.mark.timeout(600)]
 
@@ -161,3 +164,16 @@ async def test_failed_build_writes_match_nova(pair: Pair) -> None:
     assert fault["message"].startswith("No valid host was found. There are not enough")
     failed = next(r for r in rows["instances"] if r["uuid"] == uuid)
     assert (failed["vm_state"], failed["task_state"]) == ("error", None)
+
+
+async def test_concurrent_first_boots_of_a_project_share_one_default_group() -> None:
+    """Racing boots of a new project: one `default` group, no failure (nova ignores the
+    loser's SecurityGroupExists the same way)."""
+    ctx = RequestContext(project_id="p-race", user_id="u1")
+    with nova_database("boot_race") as name:
+        async with our_database(name) as db:
+            await asyncio.gather(*(_ensure_default_security_group(db, ctx) for _ in range(6)))
+            rows = await db.fetch_all(
+                "SELECT name, project_id FROM security_groups WHERE deleted = 0"
+            )
+    assert rows == [{"name": "default", "project_id": "p-race"}]
