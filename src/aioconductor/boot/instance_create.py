@@ -26,8 +26,10 @@ from aioconductor.objects import primitives as p
 from aioconductor.objects._instance_build import (
     INSTANCE_VERSION,
     Children,
+    UnsupportedStoredValue,
     build_instance,
     changed_children,
+    check_numa,
 )
 from aioconductor.objects._instance_tables import EXTRA_COLUMNS, INSTANCE_COLUMNS
 
@@ -68,10 +70,15 @@ async def create_instance(
     if _list_items(updates.get("security_groups")):
         # nova 34 always creates with an empty SecurityGroupList (neutron keeps them)
         raise not_native("Instance.create with security groups")
-    await _ensure_default_security_group(db, ctx)
     columns = _instance_values(updates)
     info_cache = _info_cache_values(updates.get("info_cache"))
     extra = _extra_values(obj.data, updates)
+    if extra["numa_topology"] is not None:
+        try:  # nova would migrate an old topology on the reload and write it back
+            check_numa(json.loads(extra["numa_topology"]))
+        except UnsupportedStoredValue as exc:
+            raise not_native(f"Instance.create with a {exc}") from None
+    await _ensure_default_security_group(db, ctx)
     metadata = _pairs(updates.get("metadata"))
     system_metadata = _pairs(updates.get("system_metadata"))
     now = p.utcnow()
