@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 
-from aioconductor.boot.cell_records import create_block_device_mappings, create_tags
+from aioconductor.boot.cell_records import (
+    create_block_device_mappings,
+    create_tags,
+    destroy_block_device_mappings,
+    destroy_tags,
+)
 from aioconductor.boot.instance_create import create_instance
 from aioconductor.boot.new_instance import new_instance
 from aioconductor.context import RequestContext
@@ -79,6 +84,7 @@ CASES: list[dict[str, Any]] = [
         "tag_times": 2,
     },
     {"label": "multi-create, empty tags", "name": "many", "count": 2, "tags": []},
+    {"label": "deleted during the build", "name": "gone", "tags": ["t1", "t2"], "destroy": True},
 ]
 
 
@@ -103,6 +109,9 @@ async def test_bdms_and_tags_match_nova(pair: Pair) -> None:
             for _ in range(times[label]):
                 tags = await create_tags(db, CTX, data["uuid"], answer["tags"])
             assert_same(tags, answer["tags_created"], f"{label}: tags")
+            if label == "deleted during the build":
+                await destroy_block_device_mappings(db, CTX, made)
+                await destroy_tags(db, CTX, data["uuid"])
     rows = assert_same_tables(pair, ["instances", "block_device_mapping", "tags"],
                               ignore={"uuid"})  # fmt: skip
     bdms = rows["block_device_mapping"]
@@ -110,8 +119,10 @@ async def test_bdms_and_tags_match_nova(pair: Pair) -> None:
     assert [bool(r["deleted"]) for r in swaps][-2:] == [True, False]  # one swap left
     sizes = {r["device_name"]: r["volume_size"] for r in bdms if r["source_type"] == "blank"}
     assert sizes["/dev/vdd"] == 3  # the flavor's ephemeral size
-    assert len(rows["tags"]) == 5
+    assert len(rows["tags"]) == 5  # the destroyed instance's tags are gone
     assert {r["tag"] for r in rows["tags"]} == {"a", "b", "m", "z"}
+    gone = [r for r in bdms if r["deleted"]]
+    assert len(gone) == 2  # the replaced swap, and the destroyed instance's root disk
 
 
 async def test_tag_errors_match_nova(pair: Pair) -> None:

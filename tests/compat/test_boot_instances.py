@@ -9,14 +9,16 @@ not).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from aioconductor.boot.failed_build import add_instance_fault, set_vm_state_error
-from aioconductor.boot.instance_create import create_instance
+from aioconductor.boot.instance_create import _ensure_default_security_group, create_instance
 from aioconductor.boot.new_instance import new_instance
+from aioconductor.context import RequestContext
 from aioconductor.errors import NovaError
 from tests.compat.boot_rows import (
     CTX,
@@ -27,6 +29,7 @@ from tests.compat.boot_rows import (
     our_database,
     run_nova,
 )
+from tests.compat.nova_processes import nova_database
 
 pytestmark = [pytest.mark.connected, pytest.mark.compat, pytest.mark.timeout(600)]
 
@@ -53,6 +56,14 @@ CASES: list[dict[str, Any]] = [
     {"label": "host availability zone", "name": "hosted", "host_az": "nova"},
     {"label": "multi-create", "name": "many", "count": 3, "host_az": "nova"},
     {"label": "cell0 burial", "name": "buried", "availability_zone": "az9"},
+    {
+        "label": "NUMA flavor",
+        "name": "numa",
+        "flavorid": "46",
+        "flavor_name": "m1.numa",
+        "extra_specs": {"hw:numa_nodes": "1", "hw:mem_page_size": "large"},
+        "host_az": "nova",
+    },
 ]
 
 
@@ -83,13 +94,17 @@ async def test_new_and_created_instances_match_nova(
             created = await create_instance(db, CTX, fresh)
             assert_same(created, answer["created"], f"{label}: created")
     rows = assert_same_tables(pair, TABLES)
-    assert len(rows["instances"]) == 9
+    assert len(rows["instances"]) == 10
     assert [r["name"] for r in rows["security_groups"]] == ["default"]  # ensured once
     assert len(rows["s3_images"]) == 2  # the image, then the kernel image
     by_name = {r["display_name"]: r for r in rows["instances"]}
     assert by_name["zoned"]["availability_zone"] == "az1"
     assert by_name["buried"]["availability_zone"] == "az9"
     assert {"many-1", "many-2", "many-3"} <= set(by_name)
+    extras = {r["instance_uuid"]: r for r in rows["instance_extra"]}
+    numa = extras[by_name["numa"]["uuid"]]["numa_topology"]
+    assert numa["nova_object.name"] == "InstanceNUMATopology"
+    assert extras[by_name["plain"]["uuid"]]["numa_topology"] is None
     extra = rows["instance_extra"][0]
     assert extra["flavor"]["cur"]["nova_object.data"]["description"] is None
     assert rows["instance_metadata"]
@@ -149,3 +164,16 @@ async def test_failed_build_writes_match_nova(pair: Pair) -> None:
     assert fault["message"].startswith("No valid host was found. There are not enough")
     failed = next(r for r in rows["instances"] if r["uuid"] == uuid)
     assert (failed["vm_state"], failed["task_state"]) == ("error", None)
+
+
+async def test_concurrent_first_boots_of_a_project_share_one_default_group() -> None:
+    """Racing boots of a new project: one `default` group, no failure (nova ignores the
+    loser's SecurityGroupExists the same way)."""
+    ctx = RequestContext(project_id="p-race", user_id="u1")
+    with nova_database("boot_race") as name:
+        async with our_database(name) as db:
+            await asyncio.gather(*(_ensure_default_security_group(db, ctx) for _ in range(6)))
+            rows = await db.fetch_all(
+                "SELECT name, project_id FROM security_groups WHERE deleted = 0"
+            )
+    assert rows == [{"name": "default", "project_id": "p-race"}]

@@ -182,6 +182,38 @@ async def create_tags(
     return tag_list_primitive(instance_uuid, await db.run(work))
 
 
+async def destroy_block_device_mappings(
+    db: Database, ctx: RequestContext, bdms: p.Primitive
+) -> None:
+    """`bdm.destroy()` for each BDM of the list (conductor `_delete_build_request`): soft
+    deletes; a BDM without an id is skipped (nova's ObjectActionError, which it ignores)."""
+    ids = [
+        item["nova_object.data"]["id"]
+        for item in bdms["nova_object.data"].get("objects") or []
+        if "id" in item["nova_object.data"]
+    ]
+    if not ids:
+        return
+    deleted = " AND deleted = 0" if ctx.read_deleted == "no" else ""
+    await db.execute(
+        "UPDATE block_device_mapping SET deleted = id, deleted_at = %s, updated_at = updated_at "
+        f"WHERE id IN ({raw.marks(len(ids))}){deleted}",
+        (p.utcnow(), *ids),
+    )
+
+
+async def destroy_tags(db: Database, ctx: RequestContext, instance_uuid: str) -> None:
+    """TagList.destroy: every tag of a live instance of the caller's project goes;
+    InstanceNotFound otherwise (the conductor ignores it, and after Instance.destroy the
+    tags so stay)."""
+
+    async def work(conn: AsyncConnection) -> None:
+        await _check_instance_in_project(conn, ctx, instance_uuid)
+        await raw.execute(conn, "DELETE FROM tags WHERE resource_id = %s", (instance_uuid,))
+
+    await db.run(work)
+
+
 async def _check_instance_in_project(
     conn: AsyncConnection, ctx: RequestContext, instance_uuid: str
 ) -> None:

@@ -26,8 +26,10 @@ from aioconductor.objects import primitives as p
 from aioconductor.objects._instance_build import (
     INSTANCE_VERSION,
     Children,
+    UnsupportedStoredValue,
     build_instance,
     changed_children,
+    check_numa,
 )
 from aioconductor.objects._instance_tables import EXTRA_COLUMNS, INSTANCE_COLUMNS
 
@@ -68,10 +70,15 @@ async def create_instance(
     if _list_items(updates.get("security_groups")):
         # nova 34 always creates with an empty SecurityGroupList (neutron keeps them)
         raise not_native("Instance.create with security groups")
-    await _ensure_default_security_group(db, ctx)
     columns = _instance_values(updates)
     info_cache = _info_cache_values(updates.get("info_cache"))
     extra = _extra_values(obj.data, updates)
+    if extra["numa_topology"] is not None:
+        try:  # nova would migrate an old topology on the reload and write it back
+            check_numa(json.loads(extra["numa_topology"]))
+        except UnsupportedStoredValue as exc:
+            raise not_native(f"Instance.create with a {exc}") from None
+    await _ensure_default_security_group(db, ctx)
     metadata = _pairs(updates.get("metadata"))
     system_metadata = _pairs(updates.get("system_metadata"))
     now = p.utcnow()
@@ -244,29 +251,27 @@ async def _check_unique_name(
 
 
 async def _ensure_default_security_group(db: Database, ctx: RequestContext) -> None:
-    """security_group_ensure_default, in a transaction of its own as nova runs it."""
-
-    async def work(conn: AsyncConnection) -> None:
-        found = await raw.fetch_one(
-            conn,
-            "SELECT id FROM security_groups WHERE deleted = 0 AND project_id <=> %s "
-            "AND name IN ('default') LIMIT 1",
-            (ctx.project_id,),
-        )
-        if found is None:
-            values = {
-                "name": "default",
-                "description": "default",
-                "user_id": ctx.user_id,
-                "project_id": ctx.project_id,
-                "created_at": p.utcnow(),
-                "deleted": 0,
-            }
-            await raw.insert_row(conn, "security_groups", values)
-
+    """security_group_ensure_default: nova's own transaction, here two autocommit
+    statements (its SELECT then INSERT hold no locks either); a duplicate means a
+    concurrent boot of the project made the group first, which nova ignores too."""
+    found = await db.fetch_one(
+        "SELECT id FROM security_groups WHERE deleted = 0 AND project_id <=> %s "
+        "AND name IN ('default') LIMIT 1",
+        (ctx.project_id,),
+    )
+    if found is not None:
+        return
+    values = {
+        "name": "default",
+        "description": "default",
+        "user_id": ctx.user_id,
+        "project_id": ctx.project_id,
+        "created_at": p.utcnow(),
+        "deleted": 0,
+    }
     try:
-        await db.run(work)
-    except Exception as exc:  # a concurrent boot of the project made it first
+        await db.insert_row("security_groups", values)
+    except Exception as exc:
         if not _duplicate(exc):
             raise
 

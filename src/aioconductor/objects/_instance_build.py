@@ -222,11 +222,11 @@ def _stored_object(name: str, text: str | None) -> Primitive | None:
         return None
     primitive: Primitive = json.loads(text)
     if name == "numa_topology":
-        _check_numa(primitive)
+        check_numa(primitive)
     return primitive
 
 
-def _check_numa(primitive: Primitive) -> None:
+def check_numa(primitive: Primitive) -> None:
     # nova migrates legacy topologies and pre-1.4 cells on load and writes them back.
     if "nova_object.name" not in primitive:
         raise UnsupportedStoredValue("legacy numa_topology")

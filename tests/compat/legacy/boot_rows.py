@@ -10,6 +10,7 @@ the cell database. Answers each case's build request primitive (what our side st
 from), the new instance primitive and the created one.
 """
 
+import contextlib
 import json
 import sys
 import warnings
@@ -93,7 +94,9 @@ def _flavor(ctx, case):
         disabled=False,
         is_public=True,
         description="a flavor with a description",
-        extra_specs={"hw:cpu_policy": "shared", "quota:disk_read_bytes_sec": "10240000"},
+        extra_specs=case.get(
+            "extra_specs", {"hw:cpu_policy": "shared", "quota:disk_read_bytes_sec": "10240000"}
+        ),
     )
     flavor.create()
     return objects.Flavor.get_by_flavor_id(ctx, flavor.flavorid)
@@ -265,7 +268,7 @@ def _cell(ctx, job):
 def cell_records(job):
     """Instances created as in `instances`, then the conductor's BDMs and tags for them."""
     from nova import context as nova_context
-    from nova import objects
+    from nova import exception, objects
     from nova.conductor import manager
 
     conductor = manager.ComputeTaskManager.__new__(manager.ComputeTaskManager)
@@ -304,6 +307,12 @@ def cell_records(job):
                 with nova_context.target_cell(ctx, cell) as cctxt:
                     made_tags = conductor._create_tags(cctxt, instance.uuid, sent_tags)
             answer["tags_created"] = None if made_tags is None else made_tags.obj_to_primitive()
+            if case.get("destroy"):
+                # _delete_build_request's cleanup, without the instance's own destroy
+                for bdm in made:
+                    bdm.destroy()
+                with contextlib.suppress(exception.InstanceNotFound):
+                    objects.TagList.destroy(ctx, instance.uuid)
             answers.append(answer)
     return answers
 
