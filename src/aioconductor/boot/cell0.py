@@ -87,7 +87,7 @@ class Burial:
                     data(data(mapping)["cell_mapping"]).get("uuid"),
                 )
                 continue
-            created[uuid] = made = await steps.create_instance(db, ctx, instance)
+            created[uuid] = made = await steps.create_instance(services, db, ctx, instance)
             if mapping is not None:
                 await steps.map_instance_to_cell(services, ctx, uuid, cell0)
             await steps.action_start(services, db, ctx, uuid)

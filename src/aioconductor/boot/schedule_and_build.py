@@ -158,7 +158,9 @@ async def schedule_and_build_instances(
         instance.setdefault("nova_object.changes", [])
         if "availability_zone" not in instance["nova_object.changes"]:
             instance["nova_object.changes"].append("availability_zone")
-        plan.instance = await steps.create_instance(services.cells.for_cell(cell), ctx, instance)
+        plan.instance = await steps.create_instance(
+            services, services.cells.for_cell(cell), ctx, instance
+        )
         plan.cell = cell
 
     created = [plan for plan in plans if plan.instance is not None]

@@ -10,25 +10,21 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import datetime
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from aioconductor.boot import api_records, cell_records, instance_create, quota
+from aioconductor.boot import api_records, cell_records, failed_build, instance_create, quota
 from aioconductor.boot import new_instance as new_instance_module
 from aioconductor.boot.failures import RecordedFailure
+from aioconductor.boot.legacy_filters import data
 from aioconductor.context import RequestContext
-from aioconductor.db import raw
-from aioconductor.db.connection import AsyncConnection
 from aioconductor.db.engine import Database
-from aioconductor.errors import InstanceNotFound, NovaError
+from aioconductor.errors import InstanceMappingNotFound, InstanceNotFound, NovaError
 from aioconductor.notifications import instance_update
 from aioconductor.objects import (
     cell_lookups,
     instance_action,
     instance_destroy,
-    instance_fault,
-    instance_save,
 )
 from aioconductor.objects import primitives as p
 from aioconductor.objects.catalog import NOVA_OBJECT_VERSIONS
@@ -97,7 +93,7 @@ async def host_mapping(services: BootServices, ctx: RequestContext, host: str) -
 async def instance_mapping(
     services: BootServices, ctx: RequestContext, uuid: str
 ) -> Primitive | None:
-    return await api_records.get_instance_mapping(services.api_db, ctx, uuid)
+    return await api_records.get_instance_mapping(services.api_db, ctx, uuid, services.url_defaults)
 
 
 async def build_request_exists(services: BootServices, ctx: RequestContext, uuid: str) -> bool:
@@ -105,7 +101,9 @@ async def build_request_exists(services: BootServices, ctx: RequestContext, uuid
 
 
 async def destroy_instance_mapping(services: BootServices, ctx: RequestContext, uuid: str) -> None:
-    await api_records.destroy_instance_mapping(services.api_db, ctx, uuid)
+    """An orphan mapping goes; none there is fine (nova ignores InstanceMappingNotFound)."""
+    with contextlib.suppress(InstanceMappingNotFound):
+        await api_records.destroy_instance_mapping(services.api_db, ctx, uuid)
 
 
 async def host_availability_zone(
@@ -116,8 +114,12 @@ async def host_availability_zone(
     )
 
 
-async def create_instance(db: Database, ctx: RequestContext, instance: Primitive) -> Primitive:
-    return await instance_create.create_instance(db, ctx, instance)
+async def create_instance(
+    services: BootServices, db: Database, ctx: RequestContext, instance: Primitive
+) -> Primitive:
+    return await instance_create.create_instance(
+        db, ctx, instance, unique_name_scope=services.settings.boot.unique_server_name_scope
+    )
 
 
 async def recheck_quota(
@@ -207,27 +209,15 @@ async def set_error_with_fault(
     log.warning("Failed to compute_task_build_instances: %s", exc)
     log.warning("Setting instance %s to ERROR state.", uuid)
     notification_gap(services, "compute_task.build_instances error", uuid)
-    version = NOVA_OBJECT_VERSIONS["Instance"]
-    obj = ObjectPrimitive(
-        "Instance",
-        version,
-        {"uuid": uuid, "vm_state": "error", "task_state": None},
-        {"vm_state", "task_state"},
+    await failed_build.set_vm_state_error(db, ctx, uuid, notifier=services.notifier)
+    await failed_build.add_instance_fault(
+        db,
+        uuid,
+        code=failure.code,
+        message=failure.message,
+        details=failure.details,
+        host=services.settings.host,
     )
-    await instance_save.save(_instance_call(ctx, db, obj, services))
-    fault = ObjectPrimitive(
-        "InstanceFault",
-        NOVA_OBJECT_VERSIONS["InstanceFault"],
-        {
-            "instance_uuid": uuid,
-            "code": failure.code,
-            "message": failure.message,
-            "details": failure.details,
-            "host": services.settings.host,
-        },
-        {"instance_uuid", "code", "message", "details", "host"},
-    )
-    await instance_fault.create(_instance_call(ctx, db, fault, services))
 
 
 async def destroy_instance(
@@ -264,49 +254,9 @@ async def delete_build_request(
     except NovaError as exc:  # nova refreshes and destroys again after "host changed"
         log.info("destroying %s again after %s", uuid, exc)
         await destroy_instance(services, db, ctx, instance)
-    await _destroy_block_device_mappings(db, bdms)
-    if tags and wire_data(tags).get("objects"):
-        await _destroy_tags(db, ctx, uuid)
+    await cell_records.destroy_block_device_mappings(db, ctx, bdms)
+    if tags and data(tags).get("objects"):
+        # after the destroy the instance is gone: nova's InstanceNotFound, ignored, tags stay
+        with contextlib.suppress(InstanceNotFound):
+            await cell_records.destroy_tags(db, ctx, uuid)
     return False
-
-
-async def _destroy_block_device_mappings(db: Database, bdms: Primitive) -> None:
-    """BlockDeviceMapping.destroy of each: oslo.db's soft delete (deleted = id), updated_at
-    left as it was."""
-    ids = [wire_data(bdm).get("id") for bdm in wire_data(bdms).get("objects", [])]
-    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
-
-    async def work(conn: AsyncConnection) -> None:
-        for bdm_id in ids:
-            if bdm_id is not None:
-                await raw.execute(
-                    conn,
-                    "UPDATE block_device_mapping SET deleted = id, deleted_at = %s "
-                    "WHERE id = %s AND deleted = 0",
-                    (now, bdm_id),
-                )
-
-    await db.run(work)
-
-
-async def _destroy_tags(db: Database, ctx: RequestContext, uuid: str) -> None:
-    """TagList.destroy: only while the instance exists (nova's InstanceNotFound otherwise,
-    which the conductor ignores; after the destroy above that is always the case)."""
-    project_only = "" if ctx.is_admin else " AND project_id = %s"
-    params: tuple[Any, ...] = (uuid,) if ctx.is_admin else (uuid, ctx.project_id)
-
-    async def work(conn: AsyncConnection) -> None:
-        found = await raw.fetch_one(
-            conn,
-            f"SELECT id FROM instances WHERE uuid = %s AND deleted = 0{project_only} LIMIT 1",
-            params,
-        )
-        if found is not None:
-            await raw.execute(conn, "DELETE FROM tags WHERE resource_id = %s", (uuid,))
-
-    await db.run(work)
-
-
-def wire_data(value: Any) -> dict[str, Any]:
-    found = value.get("nova_object.data") if isinstance(value, dict) else None
-    return found if isinstance(found, dict) else {}
