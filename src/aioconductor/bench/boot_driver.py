@@ -44,7 +44,7 @@ class BootDriver:
         template: BootTemplate,
         boots: list[BootIdentity],
         hosts: list[str],
-        arrival_timeout: float = 120.0,
+        arrival_timeout: float = 20.0,
     ) -> None:
         self.url, self.exchange = url, exchange
         self.template = template

@@ -25,6 +25,7 @@ import psutil
 
 from aioconductor.bench.boot_driver import BootDriver
 from aioconductor.bench.boot_fixture import BootFixture, check_boots, copy_for_target
+from aioconductor.bench.loadgen import WireClient
 from aioconductor.bench.stats import SATURATED, RunResult
 from aioconductor.bench.targets import (
     PLACEMENT_UNUSED,
@@ -37,7 +38,12 @@ from aioconductor.bench.workloads import Measured
 
 WORKLOAD = "bootrequests"
 WARM_UP_BOOTS = 5
-READY_LINE = {"aioconductor": "worker ready", "nova": "Starting conductor node"}
+# logged once the process can take a boot; consuming is proven by a ping afterwards (nova
+# logs its line before its RPC server's queue exists, and a cast sent then is lost)
+READY_LINE = {
+    "aioconductor": "serving compute_task.schedule_and_build_instances natively",
+    "nova": "Starting conductor node",
+}
 
 Progress = Callable[[str], None]
 Levels = Callable[..., Awaitable[list[RunResult]]]
@@ -148,6 +154,8 @@ async def run_boot_target(
             args.boot_schedulers, vhost_url("amqp"), exchange, selections
         )
         _wait_log(target, READY_LINE[spec.kind], 180)
+        async with WireClient(vhost_url("amqp"), exchange) as pinger:
+            await pinger.wait_ready(time.monotonic() + 120)
         async with BootDriver(
             vhost_url("amqp"), exchange, fixture.template, fixture.boots, fixture.hosts
         ) as boots:

@@ -112,8 +112,13 @@ async def _main(argv: list[str], selections: dict[str, Any]) -> None:
     done = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, done.set)
     print("ready", flush=True)
-    await done.wait()
-    await stand_in.close()
+    stopped: asyncio.Future[object] = asyncio.ensure_future(done.wait())
+    lost: asyncio.Future[object] = stand_in.connection.closed  # type: ignore[assignment]
+    # a broker or vhost gone ends it too: nothing would reach it any more
+    await asyncio.wait([stopped, lost], return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if not stand_in.connection.closed.done():
+        await stand_in.close()
     print(json.dumps({"answered": stand_in.answered, "refused": stand_in.refused}), flush=True)
 
 

@@ -90,9 +90,11 @@ async def _levels(
             db_socket=meters.db_socket,
         )  # fmt: skip
         where = "" if meters.delay_ms is None else f" db+{meters.delay_ms}ms"
+        unit = "boot" if workload == BOOT_REQUESTS else "rpc"  # one boot request: casts
         progress(
-            f"{name}{where} {workload} N={n}: {result.rpc_per_s} rpc/s p50 {result.p50_ms} ms "
-            f"p99 {result.p99_ms} ms cpu {result.target_cpu_ms_per_rpc} ms/rpc errors {m.errors}"
+            f"{name}{where} {workload} N={n}: {result.rpc_per_s} {unit}s/s p50 {result.p50_ms} "
+            f"ms p95 {result.p95_ms} ms p99 {result.p99_ms} ms cpu "
+            f"{result.target_cpu_ms_per_rpc} ms/{unit} errors {m.errors}"
             f" limit: {result.limit}, steal {result.host_steal_pct}%"
             + (" (LOAD GENERATOR SATURATED)" if result.loadgen_saturated else "")
         )
@@ -388,8 +390,12 @@ class _Boots:
 def _boot_fixture(args: argparse.Namespace, workdir: Path, cleanup: Any) -> _Boots:
     vhost = cleanup.enter_context(Vhost())
     if not vhost.own:
-        progress("no rabbitmqctl: bootrequests runs on vhost '/', whose `scheduler` and "
-                 "`compute.<host>` queues anything else there shares")  # fmt: skip
+        # oslo's `scheduler` and `compute.<host>` queues are named alike on every exchange:
+        # on a shared vhost the stand-ins would take another deployment's requests
+        raise SystemExit(
+            "aioconductor bench: bootrequests needs a RabbitMQ vhost of its own, made with "
+            "rabbitmqctl on this host (add_vhost, set_permissions for guest); it could not be"
+        )
     progress(f"building the boot requests: API, cell0 and cell1 databases, {args.computes} hosts")
     fixture = build_boot_fixture(
         uuid.uuid4().hex[:8], args.boot_requests, args.computes, args.boot_projects, workdir,
