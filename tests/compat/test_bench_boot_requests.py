@@ -1,0 +1,77 @@
+"""The bootrequests workload against nova-conductor 34.0.0: the pool nova's one request was
+copied into is booted by nova's own conductor, every boot accounted for, nothing left behind."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from pathlib import Path
+
+import pymysql
+import pytest
+
+from aioconductor.bench.boot_fixture import build_boot_fixture
+from aioconductor.bench.cli import main as bench_main
+
+pytestmark = [pytest.mark.connected, pytest.mark.compat]
+
+
+def _databases(like: str) -> set[str]:
+    with pymysql.connect(host="127.0.0.1", user="root") as conn, conn.cursor() as cur:
+        cur.execute("SHOW DATABASES LIKE %s", (like,))
+        return {str(row[0]) for row in cur.fetchall()}
+
+
+def _vhosts() -> set[str]:
+    out = subprocess.run(
+        ["rabbitmqctl", "-q", "list_vhosts"], capture_output=True, text=True, check=True
+    )
+    return {line.strip() for line in out.stdout.splitlines() if line.startswith("aioc_bench_")}
+
+
+def test_the_pool_holds_nova_api_s_rows(tmp_path: Path) -> None:
+    fixture = build_boot_fixture(uuid.uuid4().hex[:8], 25, 3, 4, tmp_path, progress=lambda _: None)
+    try:
+        with pymysql.connect(host="127.0.0.1", user="root", database=fixture.api) as conn:
+            cur = conn.cursor()
+            for table in ("request_specs", "build_requests", "instance_mappings"):
+                cur.execute(f"SELECT instance_uuid FROM `{table}` ORDER BY id")
+                assert [r[0] for r in cur.fetchall()] == [b.uuid for b in fixture.boots]
+            cur.execute("SELECT COUNT(DISTINCT project_id) FROM instance_mappings")
+            assert cur.fetchone()[0] == 4
+            cur.execute("SELECT host FROM host_mappings ORDER BY host")
+            assert [r[0] for r in cur.fetchall()] == sorted(fixture.hosts)
+            cur.execute("SELECT uuid, name FROM cell_mappings ORDER BY id")
+            assert [r[1] for r in cur.fetchall()] == ["cell0", "cell1"]
+            # the template's own request is not in the pool
+            cur.execute("SELECT COUNT(*) FROM build_requests WHERE instance_uuid = %s",
+                        (fixture.template.identity.uuid,))  # fmt: skip
+            assert cur.fetchone()[0] == 0
+        assert set(fixture.selections) == set(fixture.hosts)
+    finally:
+        fixture.drop()
+    assert not _databases(f"{fixture.api.rsplit('_', 1)[0]}%")
+
+
+def test_nova_conductor_boots_every_request(tmp_path: Path) -> None:
+    before_dbs, before_vhosts = _databases("aioc_bootreq_%"), _vhosts()
+    out = tmp_path / "out"
+    code = bench_main([
+        "--targets", "nova-threading-1w", "--workloads", "bootrequests", "--concurrency", "1,4",
+        "--duration", "1.5", "--boot-requests", "80", "--computes", "3", "--out", str(out),
+    ])  # fmt: skip
+    assert code == 0
+    rows = json.loads((out / "results.json").read_text())["results"]
+    assert [(r["workload"], r["concurrency"]) for r in rows] == [
+        ("bootrequests", 1), ("bootrequests", 4)
+    ]  # fmt: skip
+    for row in rows:
+        # the level's boots all reached a compute, were built in cell1 and left no build
+        # request (any shortfall is counted in errors)
+        assert row["errors"] == 0, row
+        assert row["calls"] > 0
+        assert row["p50_ms"] <= row["p95_ms"]
+        assert row["target_cpu_ms_per_rpc"] > 0
+    assert _databases("aioc_bootreq_%") == before_dbs
+    assert _vhosts() == before_vhosts
