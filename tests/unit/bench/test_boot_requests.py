@@ -196,14 +196,15 @@ def test_the_ledger_accounts_for_every_cast() -> None:
     async def scenario() -> None:
         ledger = Ledger()
         first = ledger.sent("a", 10.0)
-        ledger.sent("b", 11.0)
+        second = ledger.sent("b", 11.0)
         with pytest.raises(ValueError):
-            ledger.sent("a", 12.0)
+            _ = ledger.sent("a", 12.0)
         ledger.arrived("build_and_run_instance", "a", "compute-1", 10.25)
         assert await first == pytest.approx(0.25)
         assert ledger.missing() == ["b"]
         assert ledger.problems() == ["1 boots without a compute cast (e.g. b)"]
         ledger.arrived("build_and_run_instance", "b", "compute-2", 11.5)
+        assert await second == pytest.approx(0.5)
         assert ledger.problems() == []
         ledger.arrived("build_and_run_instance", "a", "compute-1", 13.0)
         ledger.arrived("build_and_run_instance", "zzz", "compute-1", 13.0)
