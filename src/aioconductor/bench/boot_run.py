@@ -184,6 +184,9 @@ async def run_boot_target(
                 if busiest > SATURATED:
                     progress(f"{name} N={n}: a scheduler stand-in used {busiest:.0%} of a core:"
                              " add --boot-schedulers")  # fmt: skip
+                else:
+                    progress(f"{name} N={n}: the busiest scheduler stand-in used {busiest:.0%} "
+                             "of a core")  # fmt: skip
                 if level.pool_exhausted:
                     progress(f"{name} N={n}: the boot pool ran out; raise --boot-requests")
                 return m
