@@ -98,6 +98,21 @@ class MessagingTimeout(RemoteFailure):
     remote_module = "oslo_messaging.exceptions"
 
 
+class RPCVersionCapError(RemoteFailure):
+    """oslo's client refusing a message newer than its version cap (raised before sending)."""
+
+    remote_module = "oslo_messaging.rpc.client"
+
+    def __init__(self, version: str, version_cap: str) -> None:
+        super().__init__(
+            f"Requested message version, {version} is incompatible.  It needs to be equal in "
+            "major version and less than or equal in minor version as the specified version "
+            f"cap {version_cap}."
+        )
+        self.version = version
+        self.version_cap = version_cap
+
+
 # --- oslo.versionedobjects errors (module oslo_versionedobjects.exception) -----------------
 
 
@@ -188,6 +203,17 @@ class ServiceTooOld(Invalid):
     )
 
 
+class SelectionObjectsWithOldRPCVersionNotSupported(NovaError):
+    msg_fmt = (
+        "Requests for Selection objects with alternates are not supported in "
+        "select_destinations() before RPC version 4.5; version %(version)s requested."
+    )
+
+
+class AllocationDeleteFailed(NovaError):
+    msg_fmt = "Failed to delete allocations for consumer %(consumer_uuid)s. Error: %(error)s"
+
+
 class InstanceNotFound(NotFound):
     msg_fmt = "Instance %(instance_id)s could not be found."
 
@@ -248,6 +274,22 @@ class HostMappingNotFound(Invalid):
 
 class InstanceMappingNotFound(NotFound):
     msg_fmt = "Instance %(uuid)s has no mapping to a cell."
+
+
+class BuildRequestNotFound(NotFound):
+    msg_fmt = "BuildRequest not found for instance %(uuid)s"
+
+
+class OverQuota(NovaError):
+    msg_fmt = "Quota exceeded for resources: %(overs)s"
+    code = 413
+
+
+class TooManyInstances(OverQuota):
+    msg_fmt = (
+        "Quota exceeded for %(overs)s: Requested %(req)s, but already used %(used)s of "
+        "%(allowed)s %(overs)s"
+    )
 
 
 class VirtualInterfaceCreateException(NovaError):

@@ -26,7 +26,7 @@ from aioconductor.db.startup import StartupRetries, wait_for_database
 from aioconductor.errors import BootError
 from aioconductor.messaging.dispatcher import Dispatcher
 from aioconductor.messaging.server import Forwarder, RpcServer
-from aioconductor.notifications.notifier import Notifier
+from aioconductor.notifications.notifier import NO_NOTIFICATIONS, Notifier
 from aioconductor.objects import load_all, registry
 from aioconductor.objects.registry import UrlDefaults
 
@@ -208,6 +208,7 @@ class Worker:
             self.db,
             self.api_db,
             _url_defaults(self.settings),
+            self.notifier if self.notifier is not None else NO_NOTIFICATIONS,
         )
         self._closing.extend([transports.close, cells.close])
         for endpoint in endpoints:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -58,11 +59,29 @@ class Provider:
 
 
 @dataclass
+class Consumer:
+    """A consumer's allocations ({provider uuid: {"resources": {...}}}) and generation."""
+
+    allocations: dict[str, Any]
+    project_id: str
+    user_id: str
+    generation: int = 1
+
+
+@dataclass
 class PlacementState:
     providers: dict[str, Provider] = field(default_factory=dict)
+    consumers: dict[str, Consumer] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    # the headers of each request, in the order of `requests`
+    headers: list[dict[str, str]] = field(default_factory=list)
+    bodies: list[Any] = field(default_factory=list)  # likewise, their JSON bodies (or None)
     unknown: list[tuple[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # consumers another writer changes right after each GET of their allocations
+    racing: set[str] = field(default_factory=set)
+    delay: float = 0.0  # seconds each answer waits (a slow placement)
+    failing: int | None = None  # answer every request with this status (a broken placement)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -91,9 +110,16 @@ class _Handler(BaseHTTPRequestHandler):
         path = url.path.removeprefix(PREFIX) or "/"
         with self.state.lock:
             self.state.requests.append((method, url.path))
-            status, answer = self._route(method, path, parse_qs(url.query), body)
+            self.state.headers.append({k.lower(): v for k, v in self.headers.items()})
+            self.state.bodies.append(body)
+            if self.state.failing:
+                status, answer = self.state.failing, {"errors": [{"title": "broken"}]}
+            else:
+                status, answer = self._route(method, path, parse_qs(url.query), body)
             if status == 404:
                 self.state.unknown.append((method, self.path))
+        if self.state.delay:
+            time.sleep(self.state.delay)
         payload = b"" if answer is None else json.dumps(answer).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -123,8 +149,8 @@ class _Handler(BaseHTTPRequestHandler):
             return 200, {"traits": [n for n in names.split(",") if n]}
         if path.startswith("/traits/") and method == "PUT":
             return 201, None
-        if path.startswith("/allocations/") and method == "GET":
-            return 200, {"allocations": {}}
+        if path.startswith("/allocations/"):
+            return self._allocations(method, path.removeprefix("/allocations/"), body)
         matched = _PROVIDER_PART.match(path)
         if matched is None or matched.group(1) not in providers:
             return 404, {"errors": [{"status": 404, "title": "Not Found"}]}
@@ -144,6 +170,49 @@ class _Handler(BaseHTTPRequestHandler):
             provider.parts[part] = body[part]
             provider.generation += 1
             return 200, {part: body[part], **self._generation(provider)}
+        return 404, {"errors": [{"status": 404, "title": "Not Found"}]}
+
+    def _microversion(self) -> tuple[int, int]:
+        wanted = self.headers.get("OpenStack-API-Version", "placement 1.0").split()[-1]
+        major, minor = wanted.split(".")
+        return int(major), int(minor)
+
+    def _allocations(self, method: str, consumer_uuid: str, body: Any) -> tuple[int, Any]:
+        """GET, PUT and DELETE /allocations/{consumer} as placement answers them: an
+        unknown consumer reads as empty; from 1.28 with its consumer generation, which a
+        PUT must name (None for a new consumer), else 409 placement.concurrent_update."""
+        consumers = self.state.consumers
+        consumer = consumers.get(consumer_uuid)
+        generations = self._microversion() >= (1, 28)
+        if method == "GET":
+            answer: dict[str, Any] = {"allocations": consumer.allocations if consumer else {}}
+            if consumer is not None and self._microversion() >= (1, 12):
+                answer.update(project_id=consumer.project_id, user_id=consumer.user_id)
+            if consumer is not None and generations:
+                answer["consumer_generation"] = consumer.generation
+            if consumer is not None and consumer_uuid in self.state.racing:
+                consumer.generation += 1
+            return 200, answer
+        if method == "DELETE":
+            if consumer is None:
+                return 404, {"errors": [{"status": 404, "title": "Not Found"}]}
+            del consumers[consumer_uuid]
+            return 204, None
+        if method == "PUT":
+            if generations:
+                current = consumer.generation if consumer else None
+                if body.get("consumer_generation") != current:
+                    return 409, {"errors": [{"status": 409, "code": "placement.concurrent_update"}]}
+            if not body["allocations"]:
+                consumers.pop(consumer_uuid, None)  # no allocations left: the consumer goes
+            elif consumer is None:
+                consumers[consumer_uuid] = Consumer(
+                    body["allocations"], body["project_id"], body["user_id"]
+                )
+            else:
+                consumer.allocations = body["allocations"]
+                consumer.generation += 1
+            return 204, None
         return 404, {"errors": [{"status": 404, "title": "Not Found"}]}
 
     @staticmethod

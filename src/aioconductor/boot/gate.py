@@ -4,7 +4,7 @@ The decision is taken before anything is written or asked of the scheduler: a re
 forwarded after a step of ours would be built twice. A boot is forwarded when it needs a
 service client we do not build (Cyborg accelerators, a port's device profile), a part of the
 conductor not written yet (server groups, resource requests mapped to providers, a retry
-carried in from elsewhere, notifications of the build path), or objects at versions other
+carried in from elsewhere), or objects at versions other
 than nova 34.0.0's, which we do not guess at.
 """
 
@@ -52,8 +52,6 @@ def why_forwarded(
     build_requests: Any,
     request_specs: Any,
     requested_networks: Any,
-    *,
-    notifications_on: bool,
 ) -> str | None:
     """None when the boot is built here; else why it goes to the legacy conductor."""
     if not isinstance(build_requests, list) or not isinstance(request_specs, list):
@@ -74,6 +72,4 @@ def why_forwarded(
     for network in networks:
         if _object(network)[2].get("device_profile"):
             return "a port with a Cyborg device profile"
-    if notifications_on:
-        return "notifications from the build path (compute.instance.update, instance.update)"
     return None

@@ -31,10 +31,12 @@ from aioconductor.boot.legacy_filters import (
     populate_filter_properties,
     populate_retry,
 )
+from aioconductor.conductor.endpoints import not_native
 from aioconductor.config.settings import Settings
 from aioconductor.context import RequestContext
 from aioconductor.db.engine import Database
 from aioconductor.errors import HostMappingNotFound
+from aioconductor.notifications.notifier import NO_NOTIFICATIONS, Notifications
 from aioconductor.objects.primitives import Primitive
 from aioconductor.objects.registry import UrlDefaults
 
@@ -70,6 +72,11 @@ class BootServices:
     computes: Computes
     placement: Placement
     url_defaults: UrlDefaults = field(default_factory=UrlDefaults)
+    notifier: Notifications = NO_NOTIFICATIONS
+
+    @property
+    def notifying(self) -> bool:
+        return self.notifier.legacy or self.notifier.versioned
 
 
 @dataclass(slots=True)
@@ -100,6 +107,14 @@ async def schedule_and_build_instances(
     try:
         host_lists = await services.scheduler.select_destinations(ctx, request_specs[0], uuids)
     except Exception as exc:
+        if services.notifying and services.settings.aio.fallback_host:
+            # the burial's error notifications are not built here; nothing is written yet
+            # and the scheduler claimed nothing, so the legacy conductor can take it whole
+            log.info("scheduling %s failed (%s): forwarding the boot", ", ".join(uuids), exc)
+            raise not_native(
+                "compute_task.schedule_and_build_instances after a scheduling failure, "
+                "with notifications on"
+            ) from exc
         log.exception("Failed to schedule instances %s", ", ".join(uuids))
         await burial.bury(exc, build_requests=build_requests)
         return
@@ -209,6 +224,8 @@ async def _build(
     populate_retry(props, uuid, services.settings.boot.max_attempts)
     populate_filter_properties(props, chosen)
 
+    # from nothing to building, as the conductor (before the action, BDMs and tags exist)
+    await steps.notify_building(services, cell_db, ctx, instance)
     await steps.action_start(services, cell_db, ctx, uuid)
     bdms = await steps.create_block_device_mappings(
         cell_db, ctx, data(instance)["flavor"], uuid, copy.deepcopy(block_device_mapping)

@@ -20,6 +20,7 @@ from aioconductor.config.settings import Settings
 from aioconductor.context import RequestContext
 from aioconductor.db.engine import Database
 from aioconductor.messaging.amqp.robust import RobustConnection
+from aioconductor.notifications.notifier import Notifications
 from aioconductor.objects import cell_mapping
 from aioconductor.objects.catalog import NOVA_OBJECT_VERSIONS
 from aioconductor.objects.primitives import Primitive
@@ -91,6 +92,7 @@ def boot_services(
     db: Database | None,
     api_db: Database,
     url_defaults: UrlDefaults,
+    notifier: Notifications,
 ) -> tuple[BootServices, CellTransports, CellDatabases]:
     """The services, and what the worker closes at its stop (the transports, the pools)."""
     cells = CellDatabases(settings, db)
@@ -104,5 +106,6 @@ def boot_services(
         computes=RpcComputes(transports, cells, api_db, settings, url_defaults),
         placement=PlacementClient.from_settings(settings),
         url_defaults=url_defaults,
+        notifier=notifier,
     )
     return services, transports, cells

@@ -9,6 +9,7 @@ start, an instance's save and destroy, a fault), run here with the boot's own co
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime
 import logging
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from aioconductor.context import RequestContext
 from aioconductor.db import raw
 from aioconductor.db.engine import Database
 from aioconductor.errors import InstanceNotFound, NovaError
+from aioconductor.notifications import instance_update
 from aioconductor.objects import (
     cell_lookups,
     instance_action,
@@ -63,8 +65,24 @@ def _instance_call(
         objname=obj.name,
         versions={obj.name: obj.version},
         url_defaults=services.url_defaults,
+        notifier=services.notifier,
         obj=obj,
     )
+
+
+def notification_gap(services: BootServices, what: str, uuid: str) -> None:
+    """A failure path whose notifications nova sends and we do not build: said, not hidden."""
+    if services.notifying:
+        log.warning("%s for %s: its notifications are not sent by aioconductor", what, uuid)
+
+
+async def notify_building(
+    services: BootServices, db: Database, ctx: RequestContext, instance: Primitive
+) -> None:
+    """compute.instance.update / instance.update from nothing to building, as the conductor.
+    The notification reads the instance, never changes what is cast."""
+    obj = ObjectPrimitive.from_wire(copy.deepcopy(instance))
+    await instance_update.notify_building(_instance_call(ctx, db, obj, services))
 
 
 def new_instance(build_request: Primitive) -> Primitive:
@@ -186,6 +204,7 @@ async def set_error_with_fault(
     """scheduler_utils.set_vm_state_and_notify for a build: ERROR, no task, and a fault."""
     log.warning("Failed to compute_task_build_instances: %s", exc)
     log.warning("Setting instance %s to ERROR state.", uuid)
+    notification_gap(services, "compute_task.build_instances error", uuid)
     version = NOVA_OBJECT_VERSIONS["Instance"]
     obj = ObjectPrimitive(
         "Instance",
@@ -237,6 +256,7 @@ async def delete_build_request(
     if await destroy_build_request(services, ctx, uuid):
         return True
     log.debug("build request of %s deleted during scheduling: removing the instance", uuid)
+    notification_gap(services, "instance.delete during the build", uuid)
     try:
         await destroy_instance(services, db, ctx, instance)
     except NovaError as exc:  # nova refreshes and destroys again after "host changed"

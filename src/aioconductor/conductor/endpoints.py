@@ -210,11 +210,8 @@ class ComputeTaskEndpoint:
 
     target = EndpointTarget(namespace="compute_task", version=COMPUTE_TASK_API_VERSION)
 
-    def __init__(
-        self, boot: BootServices | None = None, notifier: Notifications = NO_NOTIFICATIONS
-    ) -> None:
+    def __init__(self, boot: BootServices | None = None) -> None:
         self.boot = boot  # set once the worker's connection is up
-        self._notifier = notifier
 
     @rpc_method
     async def schedule_and_build_instances(
@@ -232,12 +229,7 @@ class ComputeTaskEndpoint:
         what = "compute_task.schedule_and_build_instances"
         if self.boot is None:
             raise not_native(f"{what} (no [api_database] connection)")
-        reason = why_forwarded(
-            build_requests,
-            request_specs,
-            requested_networks,
-            notifications_on=self._notifier.legacy or self._notifier.versioned,
-        )
+        reason = why_forwarded(build_requests, request_specs, requested_networks)
         if reason is not None:
             raise not_native(f"{what} with {reason}")
         # here, not at the top: the boot's steps use object handlers that import this module
@@ -283,4 +275,4 @@ def conductor_endpoints(
     conductor = ConductorEndpoint(
         db, forwarded, api_db=api_db, url_defaults=url_defaults, notifier=notifier
     )
-    return [conductor, BaseApiEndpoint(), ComputeTaskEndpoint(boot, notifier)]
+    return [conductor, BaseApiEndpoint(), ComputeTaskEndpoint(boot)]

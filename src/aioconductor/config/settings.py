@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from aioconductor.config import nova_conf
+from aioconductor.config.boot_options import BootOptions, boot_options
 from aioconductor.errors import ConfigError
 
 ENV_PREFIX = "AIOCONDUCTOR_"
@@ -199,12 +200,6 @@ class GlanceOptions(BaseModel):
     region: str | None = None
 
 
-class BootOptions(_Section):
-    """What the boot path reads besides the databases and the broker."""
-
-    max_attempts: int = Field(3, ge=1, description="[scheduler] max_attempts")
-
-
 class NotificationOptions(BaseModel):
     """[oslo_messaging_notifications] and [notifications]: what nova would send, and where."""
 
@@ -268,6 +263,65 @@ class ApiDatabaseOptions(_Section):
     connection_recycle_time: int = Field(3600, ge=-1)
 
 
+class UpgradeLevels(_Section):
+    """[upgrade_levels]: the RPC version caps nova's clients send with (None: the newest)."""
+
+    compute: str | None = Field(
+        None, description="a release name, an RPC version, or auto (the oldest nova-compute)"
+    )
+    scheduler: str | None = None
+
+    @field_validator("compute", "scheduler", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+class PlacementOptions(BaseModel):
+    """[placement]: keystoneauth1's session, adapter and auth options, with nova's defaults.
+
+    The auth plugin's own options (auth_url, username, password, project_name, token, ...)
+    depend on `auth_type`: they are kept as given, secrets all, and handed to the plugin's
+    loader (boot/placement.py), which knows their names.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    auth_type: str | None = None
+    auth_section: str | None = None
+    service_type: str = "placement"
+    service_name: str | None = None
+    valid_interfaces: tuple[str, ...] = ("internal", "public")
+    region_name: str | None = None
+    endpoint_override: str | None = None
+    connect_retries: int | None = Field(None, ge=0)
+    connect_retry_delay: float | None = Field(None, ge=0)
+    status_code_retries: int | None = Field(None, ge=0)
+    status_code_retry_delay: float | None = Field(None, ge=0)
+    cafile: str | None = None
+    certfile: str | None = None
+    keyfile: str | None = None
+    insecure: bool = False
+    timeout: float | None = Field(None, gt=0)
+    auth: dict[str, SecretStr] = Field(default_factory=dict)
+
+
+_PLACEMENT_LISTS = ("valid_interfaces",)
+
+
+def _placement_values(values: dict[str, str]) -> dict[str, Any]:
+    known = set(PlacementOptions.model_fields) - {"auth"}
+    found: dict[str, Any] = {"auth": {}}
+    for key, value in values.items():
+        if key in _PLACEMENT_LISTS:
+            found[key] = tuple(v.strip() for v in value.split(",") if v.strip())
+        elif key in known:
+            found[key] = value
+        else:
+            found["auth"][key] = value
+    return found
+
+
 class AmqpEndpoint(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -295,6 +349,7 @@ class Settings(BaseModel):
     control_exchange: str = "nova"
     host: str = Field(default_factory=socket.gethostname, min_length=1)
     rpc_response_timeout: int = Field(60, ge=1)
+    long_rpc_timeout: int = Field(1800, ge=1)
     report_interval: int = Field(10, ge=1)
     service_down_time: int = Field(60, ge=1)
     graceful_shutdown_timeout: int = Field(60, ge=0)
@@ -306,9 +361,12 @@ class Settings(BaseModel):
     api_database: ApiDatabaseOptions = Field(default_factory=ApiDatabaseOptions)
     workers: int | None = Field(None, ge=1)
     notifications: NotificationOptions = Field(default_factory=NotificationOptions)
-    boot: BootOptions = Field(default_factory=BootOptions)
     rabbit: RabbitOptions = Field(default_factory=RabbitOptions)
+    upgrade_levels: UpgradeLevels = Field(default_factory=UpgradeLevels)
+    placement: PlacementOptions = Field(default_factory=PlacementOptions)
     aio: AioConductorOptions = Field(default_factory=AioConductorOptions)
+    # [quota], default_availability_zone, ...: what the native boot path reads
+    boot: BootOptions = Field(default_factory=BootOptions)
     config_files: tuple[str, ...] = ()
 
     @property
@@ -607,17 +665,29 @@ def load_settings(
         ApiDatabaseOptions, "api_database", conf.section("api_database")
     )
 
+    upgrade_levels = _validate_section(
+        UpgradeLevels, "upgrade_levels", conf.section("upgrade_levels")
+    )
+    try:
+        placement = PlacementOptions.model_validate(_placement_values(conf.section("placement")))
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, "placement")) from None
+
     top: dict[str, Any] = {
         "transport_url": transport_url,
         "rabbit": rabbit,
+        "upgrade_levels": upgrade_levels,
+        "placement": placement,
         "aio": aio,
         "api_database": api_database,
+        "boot": boot_options(conf),
         "config_files": tuple(str(p) for p in conf.sources),
     }
     for key in (
         "control_exchange",
         "host",
         "rpc_response_timeout",
+        "long_rpc_timeout",
         "report_interval",
         "service_down_time",
         "graceful_shutdown_timeout",
@@ -637,10 +707,6 @@ def load_settings(
     if workers:
         top["workers"] = workers
     top["notifications"] = _notification_values(conf)
-    boot_values = {"max_attempts": conf.get("scheduler", "max_attempts")}
-    top["boot"] = _validate_section(
-        BootOptions, "scheduler", {k: v for k, v in boot_values.items() if v is not None}
-    )
     try:
         settings = Settings.model_validate(top)
     except ValidationError as exc:

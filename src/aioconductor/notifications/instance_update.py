@@ -54,7 +54,6 @@ async def notify_instance_update(call: InstanceCall, old: Mapping[str, Any]) -> 
 
 
 async def _send(call: InstanceCall, old: Mapping[str, Any], mode: str) -> None:
-    notifier = call.notifier
     new = call.obj.data
     state_change = old["vm_state"] != new["vm_state"] or (
         mode == "vm_and_task_state" and old["task_state"] != new["task_state"]
@@ -71,6 +70,37 @@ async def _send(call: InstanceCall, old: Mapping[str, Any], mode: str) -> None:
         given = {}
         if new.get("display_name") != old["display_name"]:
             old_display_name = old["display_name"]
+    await _emit(call, given, old_display_name, service="compute")
+
+
+async def notify_building(call: InstanceCall) -> None:
+    """The update nova-conductor sends for an instance it just created in its cell
+    (`send_update_with_states(..., None, BUILDING, None, None, service="conductor")`):
+    from nothing to building, published as the conductor."""
+    notifier = call.notifier
+    if notifier.options.notify_on_state_change is None or not (
+        notifier.legacy or notifier.versioned
+    ):
+        return
+    given = {"old_vm_state": None, "new_vm_state": "building"}
+    try:
+        await _emit(call, given, None, service="conductor")
+    except InstanceNotFound:
+        log.debug("no instance update notification: instance %s is gone", call.obj.data["uuid"])
+    except Exception:  # nova: LOG.exception("Failed to send state update notification")
+        log.exception("Failed to send state update notification for %s", call.obj.data.get("uuid"))
+
+
+async def _emit(
+    call: InstanceCall,
+    given: dict[str, Any],
+    old_display_name: str | None,
+    *,
+    service: str,
+) -> None:
+    """send_instance_update_notification: the legacy message from `<service>.<host>`, the
+    versioned one from `nova-<service>:<host>`."""
+    notifier = call.notifier
     # nova builds (and sends) the legacy message before it reads what only the versioned
     # payload needs: a lazy load failing there still lets the legacy message out
     instance = await _loaded(call, dict(call.obj.data), _LEGACY_NEEDS)
@@ -91,7 +121,7 @@ async def _send(call: InstanceCall, old: Mapping[str, Any], mode: str) -> None:
             return
         notifier.emit(
             call.ctx,
-            publisher_id=f"compute.{host}",
+            publisher_id=f"{service}.{host}",
             event_type="compute.instance.update",
             payload=payloads.legacy_payload(instance, state_fields, audit, old_display_name, url),
             versioned=False,
@@ -111,7 +141,7 @@ async def _send(call: InstanceCall, old: Mapping[str, Any], mode: str) -> None:
             shares = payloads.share_payloads(rows)
         notifier.emit(
             call.ctx,
-            publisher_id=f"nova-compute:{host}",
+            publisher_id=f"nova-{service}:{host}",
             event_type="instance.update",
             payload=payloads.versioned_payload(
                 instance,

@@ -236,8 +236,27 @@ def _check_numa(primitive: Primitive) -> None:
             raise UnsupportedStoredValue("pre-1.4 InstanceNUMACell")
 
 
+def hydrated_flavor(primitive: Primitive) -> Primitive:
+    """A Flavor primitive as nova re-serialises it after `obj_from_primitive`.
+
+    Flavor tracks extra_specs and projects against originals that its
+    `_obj_from_primitive` only records when `obj_what_changed()` does not already list
+    them, and that check compares against the empty originals: a non-empty extra_specs
+    (or projects) always comes out changed.
+    """
+    data = primitive.get("nova_object.data") or {}
+    changes = list(primitive.get("nova_object.changes") or [])
+    for name in ("extra_specs", "projects"):
+        if data.get(name) and name not in changes:
+            changes.append(name)
+    if changes:
+        primitive["nova_object.changes"] = changes
+    return primitive
+
+
 def _flavor(primitive: Primitive) -> Primitive:
     """`_default_flavor_values`: setting a missing field marks it changed on the Flavor."""
+    hydrated_flavor(primitive)
     data = primitive.setdefault("nova_object.data", {})
     changes = list(primitive.get("nova_object.changes") or [])
     for name, default in (("disabled", False), ("is_public", True)):

@@ -39,6 +39,10 @@ async def _minimum_version(conn: AsyncConnection, binaries: list[str]) -> int:
     return int(min(found)) if found else 0
 
 
+# the same read, with the same cache, for the boot path's compute RPC version cap
+minimum_version = _minimum_version
+
+
 async def _check_minimum_version(conn: AsyncConnection, data: dict[str, Any]) -> None:
     if "version" not in data or "binary" not in data:
         return

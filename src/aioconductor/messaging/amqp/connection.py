@@ -228,11 +228,15 @@ class Channel:
         mandatory: bool,
         timeout: float | None = None,
     ) -> bool:
-        """Publish any message and wait for its confirm; False when it was returned."""
+        """Publish any message and wait for its confirm; False when it was returned.
+
+        A mandatory publish without a message id gets one (it names the publish in a
+        Basic.Return); any other leaves with exactly the properties given, as oslo's do.
+        """
         deadline = None if timeout is None else self._connection.loop_time() + timeout
         if self._gate is not None:
             await self._wait_for_gate(deadline, timeout)
-        if not properties.message_id:
+        if mandatory and not properties.message_id:
             properties.message_id = str(self._next_tag)
         publish = commands.Basic.Publish(
             exchange=exchange, routing_key=routing_key, mandatory=mandatory
@@ -241,7 +245,7 @@ class Channel:
             frames.method(self.id, publish),
             frames.content(self.id, properties, body, self._connection.frame_max),
         ]
-        return await self._confirmed(frames_out, properties.message_id, deadline)
+        return await self._confirmed(frames_out, properties.message_id or "", deadline)
 
     def publish_unconfirmed(
         self, publish: bytes, content: frames.ContentTemplate, body: bytes
