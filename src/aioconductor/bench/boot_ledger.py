@@ -48,19 +48,33 @@ class Ledger:
         if waiter is not None and not waiter.done():
             waiter.set_result(at - self.sent_at[uuid])
 
-    def missing(self) -> list[str]:
-        """Boots sent whose compute cast has not arrived."""
-        return [u for u in self.sent_at if u not in self.arrived_at]
+    def missing(self, among: list[str] | None = None) -> list[str]:
+        """Boots sent (of `among`, default all) whose compute cast has not arrived."""
+        sent = self.sent_at if among is None else among
+        return [u for u in sent if u not in self.arrived_at]
 
-    def problems(self) -> list[str]:
-        """What is wrong, in words; empty when every cast is accounted for."""
+    def mark(self) -> Mark:
+        """Where the stray counts stand now, for `problems(since=...)`."""
+        return Mark(len(self.unknown), len(self.duplicates), Counter(self.other_methods))
+
+    def problems(self, among: list[str] | None = None, since: Mark | None = None) -> list[str]:
+        """What is wrong, in words (for the boots `among` and what arrived after `since`,
+        default everything); empty when every cast is accounted for."""
+        since = since or Mark(0, 0, Counter())
         found = []
-        if missing := self.missing():
+        if missing := self.missing(among):
             found.append(f"{len(missing)} boots without a compute cast (e.g. {missing[0]})")
-        if self.unknown:
-            found.append(f"{len(self.unknown)} compute casts for instances never sent")
-        if self.duplicates:
-            found.append(f"{len(self.duplicates)} second compute casts for one instance")
-        if self.other_methods:
-            found.append(f"unexpected compute casts: {dict(self.other_methods)}")
+        if unknown := len(self.unknown) - since.unknown:
+            found.append(f"{unknown} compute casts for instances never sent")
+        if duplicates := len(self.duplicates) - since.duplicates:
+            found.append(f"{duplicates} second compute casts for one instance")
+        if other := self.other_methods - since.other_methods:
+            found.append(f"unexpected compute casts: {dict(other)}")
         return found
+
+
+@dataclass(frozen=True)
+class Mark:
+    unknown: int
+    duplicates: int
+    other_methods: Counter[str]

@@ -169,6 +169,7 @@ async def run_boot_target(
 
             async def measure(n: int) -> Measured:
                 cpu0 = stand_ins.cpu_seconds()
+                mark = boots.ledger.mark()
                 t0 = time.monotonic()
                 m, level = await boots.level(n, args.duration)
                 busiest = max(
@@ -177,7 +178,7 @@ async def run_boot_target(
                 ) / max(time.monotonic() - t0, 1e-9)
                 await asyncio.sleep(0.2)  # a late duplicate would show in the ledger
                 problems = check_boots(dbs, fixture.cell1_uuid, level.uuids)
-                problems += boots.ledger.problems()
+                problems += boots.ledger.problems(level.uuids, since=mark)
                 if problems:
                     m.errors_by_call = dict.fromkeys(problems, 1)
                     m.errors = max(m.errors, 1)

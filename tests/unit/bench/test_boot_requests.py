@@ -215,6 +215,14 @@ def test_the_ledger_accounts_for_every_cast() -> None:
             "unexpected compute casts: {'prep_resize': 1}",
         ]
         assert ledger.hosts == {"compute-1": 1, "compute-2": 1}
+        mark = ledger.mark()
+        third = ledger.sent("c", 14.0)
+        assert ledger.problems(["c"], since=mark) == ["1 boots without a compute cast (e.g. c)"]
+        assert ledger.problems(["a", "b"], since=mark) == []
+        ledger.arrived("build_and_run_instance", "c", "compute-3", 14.1)
+        ledger.arrived("build_and_run_instance", "c", "compute-3", 14.2)
+        assert await third == pytest.approx(0.1)
+        assert ledger.problems(["c"], since=mark) == ["1 second compute casts for one instance"]
         assert ledger.arrived_at["a"] == 10.25  # the second cast does not move the first
 
     asyncio.run(scenario())
