@@ -19,6 +19,8 @@ from aioconductor.bench.boot_pool import (
 )
 from aioconductor.bench.boot_run import boot_conf
 from aioconductor.bench.boot_scheduler import Chooser, request_of
+from aioconductor.bench.report import boot_figures, boot_summary, markdown
+from aioconductor.bench.stats import RunResult
 from aioconductor.bench.targets import DatabaseAddress, _conf, conf_driver, target_spec
 
 MINE = BootIdentity(
@@ -257,3 +259,32 @@ def test_a_boot_serving_target_reads_the_api_database_and_unlimited_quotas() -> 
         assert "[quota]\ninstances = -1\ncores = -1\nram = -1\n" in text
         assert text.count("[placement]") == 1  # both need one; nova's comes with every target
         assert "transport_url = rabbit://h/v\n" in text
+
+
+def _row(target: str, n: int, calls: int, p50: float, cpu: float) -> RunResult:
+    return RunResult(
+        target=target, workload="bootrequests", concurrency=n, calls=calls, errors=0,
+        seconds=10.0, p50_ms=p50, p95_ms=p50 * 2, p99_ms=p50 * 3, rpc_per_s=calls / 10,
+        target_cpu_ms_per_rpc=cpu, target_rss_mb=100.0, loadgen_cpu_ms_per_rpc=0.5,
+    )  # fmt: skip
+
+
+def test_the_report_sets_each_target_against_nova_on_cpu_and_flatness() -> None:
+    results = [
+        _row("aioconductor-1w", 1, 100, 10.0, 12.0),
+        _row("aioconductor-1w", 40, 300, 15.0, 8.0),
+        _row("nova-threading-1w", 1, 50, 70.0, 60.0),
+        _row("nova-threading-1w", 40, 0, 0.0, 0.0),  # no boots: left out
+        _row("nova-threading-1w", 10, 150, 650.0, 70.0),
+    ]
+    figures = {f.target: f for f in boot_figures(results)}
+    ours, nova = figures["aioconductor-1w"], figures["nova-threading-1w"]
+    assert ours.boots == 400
+    assert ours.cpu_ms_per_boot == pytest.approx(9.0)  # weighted by boots
+    assert (ours.lowest, ours.highest) == ((1, 10.0), (40, 15.0))
+    assert nova.cpu_ms_per_boot == pytest.approx(67.5)
+    assert nova.highest == (10, 650.0)
+    text = markdown(results)
+    assert "| target | boots | CPU ms/boot | CPU vs nova-threading-1w |" in text
+    assert "| aioconductor-1w | 400 | 9 | 0.13 | 10 ms (N=1) | 15 ms (N=40) | 1.50 |" in text
+    assert boot_summary([_row("x", 1, 0, 0.0, 0.0)]) == ""
