@@ -15,8 +15,11 @@ import logging
 from typing import Any
 
 from aioconductor.config.settings import Settings, to_async_url
+from aioconductor.context import RequestContext
 from aioconductor.db.engine import Database
+from aioconductor.objects.catalog import NOVA_OBJECT_VERSIONS
 from aioconductor.objects.primitives import Primitive
+from aioconductor.objects.registry import ClassCall, UrlDefaults
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,22 @@ class CellDatabases:
             self._by_url[url] = db
             log.info("opened a pool on the database of cell %s", cell_data(cell).get("name"))
         return db
+
+    async def every_cell(
+        self, ctx: RequestContext, api_db: Database, url_defaults: UrlDefaults
+    ) -> list[Database]:
+        """Every cell's database (cell0 included), in the mappings' order (load_cells)."""
+        from aioconductor.objects import cell_mapping
+
+        call = ClassCall(
+            ctx=ctx,
+            db=api_db,
+            objname="CellMappingList",
+            versions=dict(NOVA_OBJECT_VERSIONS),
+            url_defaults=url_defaults,
+        )
+        cells = await cell_mapping.get_all(call)
+        return [self.for_cell(cell) for cell in cells["nova_object.data"]["objects"]]
 
     @property
     def opened(self) -> list[Database]:

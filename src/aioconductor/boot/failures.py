@@ -17,7 +17,7 @@ from aioconductor.errors import NovaError
 
 # the remote modules nova's conductor rebuilds exceptions from (rpc.get_allowed_exmods)
 _REBUILT_MODULES = ("nova.exception", "builtins", "exceptions")
-_MESSAGE_LIMIT = 255
+_MESSAGE_LIMIT = 255  # bytes, as oslo's safe_truncate counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,7 @@ def recorded(exc: BaseException) -> RecordedFailure:
     if code == 500:
         details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     return RecordedFailure(
-        message=message[:_MESSAGE_LIMIT],
+        message=message.encode()[:_MESSAGE_LIMIT].decode(errors="ignore"),  # safe_truncate
         code=code,
         details=details,
         traceback="".join(traceback.format_tb(exc.__traceback__)),

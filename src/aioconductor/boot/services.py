@@ -21,10 +21,8 @@ from aioconductor.context import RequestContext
 from aioconductor.db.engine import Database
 from aioconductor.messaging.amqp.robust import RobustConnection
 from aioconductor.notifications.notifier import Notifications
-from aioconductor.objects import cell_mapping
-from aioconductor.objects.catalog import NOVA_OBJECT_VERSIONS
 from aioconductor.objects.primitives import Primitive
-from aioconductor.objects.registry import ClassCall, UrlDefaults
+from aioconductor.objects.registry import UrlDefaults
 
 log = logging.getLogger(__name__)
 
@@ -65,23 +63,11 @@ class RpcComputes:
         self._settings = settings
         self._url_defaults = url_defaults
 
-    async def _all_cell_databases(self, ctx: RequestContext) -> list[Database]:
-        call = ClassCall(
-            ctx=ctx,
-            db=self._api_db,
-            objname="CellMappingList",
-            versions=dict(NOVA_OBJECT_VERSIONS),
-            url_defaults=self._url_defaults,
-        )
-        cells = await cell_mapping.get_all(call)
-        return [self._cells.for_cell(cell) for cell in cells["nova_object.data"]["objects"]]
-
     async def build_and_run_instance(
         self, cell: Primitive, ctx: RequestContext, **kwargs: Any
     ) -> None:
-        cap = await compute_client.compute_version_cap(
-            self._settings, await self._all_cell_databases(ctx)
-        )
+        every_cell = await self._cells.every_cell(ctx, self._api_db, self._url_defaults)
+        cap = await compute_client.compute_version_cap(self._settings, every_cell)
         client = await self._transports.client_for(cell)
         await compute_client.build_and_run_instance(client, ctx, version_cap=cap, **kwargs)
 
@@ -96,15 +82,14 @@ def boot_services(
 ) -> tuple[BootServices, CellTransports, CellDatabases]:
     """The services, and what the worker closes at its stop (the transports, the pools)."""
     cells = CellDatabases(settings, db)
-    client = RpcClient(connection, settings.control_exchange)
-    transports = CellTransports(settings, connection, client)
+    transports = CellTransports(settings, connection)
     services = BootServices(
         settings=settings,
         api_db=api_db,
         cells=cells,
-        scheduler=RpcScheduler(client, settings),
+        scheduler=RpcScheduler(transports.own_client(), settings),
         computes=RpcComputes(transports, cells, api_db, settings, url_defaults),
-        placement=PlacementClient.from_settings(settings),
+        placement=PlacementClient.from_options(settings.placement),
         url_defaults=url_defaults,
         notifier=notifier,
     )

@@ -14,13 +14,12 @@ import datetime
 import logging
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from aioconductor.boot import api_records, cell_records, instance_create, quota
 from aioconductor.boot import new_instance as new_instance_module
 from aioconductor.boot.failures import RecordedFailure
 from aioconductor.context import RequestContext
 from aioconductor.db import raw
+from aioconductor.db.connection import AsyncConnection
 from aioconductor.db.engine import Database
 from aioconductor.errors import InstanceNotFound, NovaError
 from aioconductor.notifications import instance_update
@@ -112,7 +111,9 @@ async def destroy_instance_mapping(services: BootServices, ctx: RequestContext, 
 async def host_availability_zone(
     services: BootServices, ctx: RequestContext, host: str
 ) -> str | None:
-    return await api_records.host_availability_zone(services.api_db, ctx, host, services.settings)
+    return await api_records.host_availability_zone(
+        services.api_db, ctx, host, services.settings.boot.default_availability_zone
+    )
 
 
 async def create_instance(db: Database, ctx: RequestContext, instance: Primitive) -> Primitive:
@@ -128,9 +129,10 @@ async def recheck_quota(
     project_id: str | None,
     user_id: str | None,
 ) -> None:
+    every_cell = await services.cells.every_cell(ctx, services.api_db, services.url_defaults)
     await quota.recheck_instance_quota(
         services.api_db,
-        services.cells,
+        every_cell,
         ctx,
         flavor,
         requested,
