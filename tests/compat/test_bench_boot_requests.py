@@ -1,5 +1,5 @@
-"""The bootrequests workload against nova-conductor 34.0.0: the pool nova's one request was
-copied into is booted by nova's own conductor, every boot accounted for, nothing left behind."""
+"""The bootrequests workload against nova-conductor 34.0.0 and aioconductor: the pool nova's
+one request was copied into is booted, every boot accounted for, nothing left behind."""
 
 from __future__ import annotations
 
@@ -54,11 +54,13 @@ def test_the_pool_holds_nova_api_s_rows(tmp_path: Path) -> None:
     assert not _databases(f"{fixture.api.rsplit('_', 1)[0]}%")
 
 
-def test_nova_conductor_boots_every_request(tmp_path: Path) -> None:
+@pytest.mark.parametrize("target", ["nova-threading-1w", "aioconductor-1w"])
+def test_a_conductor_boots_every_request(tmp_path: Path, target: str) -> None:
+    """nova-conductor, and ours with no legacy conductor to forward to (so natively)."""
     before_dbs, before_vhosts = _databases("aioc_bootreq_%"), _vhosts()
     out = tmp_path / "out"
     code = bench_main([
-        "--targets", "nova-threading-1w", "--workloads", "bootrequests", "--concurrency", "1,4",
+        "--targets", target, "--workloads", "bootrequests", "--concurrency", "1,4",
         "--duration", "1.5", "--boot-requests", "80", "--computes", "3", "--out", str(out),
     ])  # fmt: skip
     assert code == 0

@@ -44,7 +44,7 @@ class BootDriver:
         template: BootTemplate,
         boots: list[BootIdentity],
         hosts: list[str],
-        arrival_timeout: float = 20.0,
+        arrival_timeout: float = 300.0,
     ) -> None:
         self.url, self.exchange = url, exchange
         self.template = template
@@ -94,10 +94,11 @@ class BootDriver:
         return next(self._pool, None)
 
     async def level(
-        self, concurrency: int, seconds: float, limit: int | None = None
+        self, concurrency: int, seconds: float, limit: int | None = None, think: float = 0.0
     ) -> tuple[Measured, LevelBoots]:
         """N slots for `seconds`, or until the pool runs out, or `limit` boots; the boots in
-        flight at the end are waited for and counted."""
+        flight at the end are waited for and counted. `think`: a slot's pause after each
+        arrival before its next cast (0: back to back)."""
         latencies: list[float] = []
         errors = 0
         used: list[str] = []
@@ -119,6 +120,8 @@ class BootDriver:
                     latencies.append(await asyncio.wait_for(arrived, self.arrival_timeout))
                 except TimeoutError:
                     errors += 1
+                if think:
+                    await asyncio.sleep(think)
 
         cpu0, t0 = own_cpu(), time.monotonic()
         await asyncio.gather(*(slot() for _ in range(concurrency)))

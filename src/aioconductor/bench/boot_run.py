@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import subprocess
 import sys
@@ -157,8 +158,9 @@ async def run_boot_target(
         async with WireClient(vhost_url("amqp"), exchange) as pinger:
             await pinger.wait_ready(time.monotonic() + 120)
         async with BootDriver(
-            vhost_url("amqp"), exchange, fixture.template, fixture.boots, fixture.hosts
-        ) as boots:
+            vhost_url("amqp"), exchange, fixture.template, fixture.boots, fixture.hosts,
+            arrival_timeout=args.boot_timeout,
+        ) as boots:  # fmt: skip
             # not measured: a process's first boots open connections and fill caches
             _, warm = await boots.level(1, 600.0, limit=WARM_UP_BOOTS)
             problems = check_boots(dbs, fixture.cell1_uuid, warm.uuids) + boots.ledger.problems()
@@ -171,7 +173,7 @@ async def run_boot_target(
                 cpu0 = stand_ins.cpu_seconds()
                 mark = boots.ledger.mark()
                 t0 = time.monotonic()
-                m, level = await boots.level(n, args.duration)
+                m, level = await boots.level(n, args.duration, think=args.boot_think_ms / 1000)
                 busiest = max(
                     (b - a for a, b in zip(cpu0, stand_ins.cpu_seconds(), strict=True)),
                     default=0.0,
@@ -194,16 +196,19 @@ async def run_boot_target(
 
             meters = meters_for(target)
             results: list[RunResult] = await levels(name, WORKLOAD, args.levels, meters, measure)
+            await asyncio.sleep(1.0)  # late casts (of boots that timed out) still count
         answered = schedulers.stop()
-        sent = len(boots.ledger.sent_at)
-        if answered["answered"] != sent or answered["refused"]:
-            progress(
-                f"{name}: the scheduler answered {answered['answered']} select_destinations "
-                f"for {sent} boot requests, refused {answered['refused']} other requests"
-            )
-        else:
-            progress(f"{name}: every boot accounted for ({sent} casts, scheduled and built)")
-        return results
+        sent, arrived = len(boots.ledger.sent_at), len(boots.ledger.arrived_at)
+        problems = boots.ledger.problems()
+        if answered["answered"] != sent:
+            problems.append(f"the scheduler answered {answered['answered']} select_destinations")
+        if answered["refused"]:
+            problems.append(f"the scheduler refused {answered['refused']} other requests")
+        progress(
+            f"{name}: {sent} boot requests cast (warm-up included), {arrived} compute casts: "
+            + ("every boot accounted for" if not problems else "; ".join(problems))
+        )
+        return [dataclasses.replace(r, think_ms=args.boot_think_ms) for r in results]
     finally:
         if schedulers is not None:
             schedulers.stop()

@@ -261,6 +261,20 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="bootrequests: scheduler stand-in processes answering select_destinations",
     )
+    parser.add_argument(
+        "--boot-think-ms",
+        type=float,
+        default=0.0,
+        help="bootrequests: each of the N slots pauses this long after its boot's compute cast "
+        "arrived before casting the next (0: back to back)",
+    )
+    parser.add_argument(
+        "--boot-timeout",
+        type=float,
+        default=300.0,
+        help="bootrequests: seconds a boot may take to reach its compute before it counts as "
+        "an error",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
     parser.add_argument(
         "--external",
@@ -302,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error(f"{BOOT_REQUESTS} does not take --{option.replace('_', '-')}")
         if args.boot_requests < 10 or args.boot_projects < 1 or args.boot_schedulers < 1:
             parser.error("--boot-requests at least 10, --boot-projects and --boot-schedulers 1")
+        if args.boot_think_ms < 0 or args.boot_timeout <= 0:
+            parser.error("--boot-think-ms must not be negative, --boot-timeout positive")
     delays: list[float | None] = (
         [float(d) for d in args.db_delay_ms.split(",")] if args.db_delay_ms else [None]
     )
