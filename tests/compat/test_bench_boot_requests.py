@@ -11,7 +11,7 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from aioconductor.bench.boot_fixture import build_boot_fixture
+from aioconductor.bench.boot_fixture import build_boot_fixture, copy_for_target
 from aioconductor.bench.cli import main as bench_main
 
 pytestmark = [pytest.mark.connected, pytest.mark.compat]
@@ -21,6 +21,17 @@ def _databases(like: str) -> set[str]:
     with pymysql.connect(host="127.0.0.1", user="root") as conn, conn.cursor() as cur:
         cur.execute("SHOW DATABASES LIKE %s", (like,))
         return {str(row[0]) for row in cur.fetchall()}
+
+
+def _foreign_keys(db: str) -> list[tuple[str, str, str]]:
+    with pymysql.connect(host="127.0.0.1", user="root") as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT TABLE_NAME, CONSTRAINT_NAME, REFERENCED_TABLE_NAME FROM "
+            "information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = %s "
+            "ORDER BY 1, 2",
+            (db,),
+        )
+        return [tuple(row) for row in cur.fetchall()]
 
 
 def _vhosts() -> set[str]:
@@ -49,6 +60,23 @@ def test_the_pool_holds_nova_api_s_rows(tmp_path: Path) -> None:
                         (fixture.template.identity.uuid,))  # fmt: skip
             assert cur.fetchone()[0] == 0
         assert set(fixture.selections) == set(fixture.hosts)
+        # a target's copies: rows, foreign keys, cell mappings pointed at them
+        copies = copy_for_target(fixture, uuid.uuid4().hex[:8], "c0-url", "c1-url", "amqp-url")
+        try:
+            for source, copy in ((fixture.api, copies.api), (fixture.cell0, copies.cell0),
+                                 (fixture.cell1, copies.cell1)):  # fmt: skip
+                assert _foreign_keys(copy) == _foreign_keys(source)
+                assert _foreign_keys(copy)
+            with pymysql.connect(host="127.0.0.1", user="root", database=copies.api) as conn:
+                cur = conn.cursor()
+                cur.execute("SELECT COUNT(*) FROM build_requests")
+                assert cur.fetchone()[0] == 25
+                cur.execute("SELECT name, database_connection, transport_url FROM cell_mappings")
+                assert sorted(cur.fetchall()) == [
+                    ("cell0", "c0-url", "none:///"), ("cell1", "c1-url", "amqp-url")
+                ]  # fmt: skip
+        finally:
+            copies.drop()
     finally:
         fixture.drop()
     assert not _databases(f"{fixture.api.rsplit('_', 1)[0]}%")
