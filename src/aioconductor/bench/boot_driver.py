@@ -12,8 +12,9 @@ timestamp what arrives (boot_ledger.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from pamqp import commands
@@ -24,6 +25,10 @@ from aioconductor.bench.workloads import Measured, measured, own_cpu
 from aioconductor.config.settings import parse_transport_url
 from aioconductor.messaging.amqp import frames
 from aioconductor.messaging.amqp.connection import Connection, Delivery
+
+
+class TargetExited(RuntimeError):
+    pass
 
 
 @dataclass
@@ -45,11 +50,13 @@ class BootDriver:
         boots: list[BootIdentity],
         hosts: list[str],
         arrival_timeout: float = 300.0,
+        alive: Callable[[], bool] = lambda: True,
     ) -> None:
         self.url, self.exchange = url, exchange
         self.template = template
         self.hosts = hosts
         self.arrival_timeout = arrival_timeout
+        self.alive = alive  # the target still runs: a dead one fails the level at once
         self._pool: Iterator[BootIdentity] = iter(boots)
         self.ledger = Ledger()
 
@@ -124,6 +131,14 @@ class BootDriver:
                     await asyncio.sleep(think)
 
         cpu0, t0 = own_cpu(), time.monotonic()
-        await asyncio.gather(*(slot() for _ in range(concurrency)))
+        slots = asyncio.gather(*(slot() for _ in range(concurrency)))
+        while not slots.done():
+            await asyncio.wait([slots], timeout=1.0)
+            if not slots.done() and not self.alive():
+                slots.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await slots
+                raise TargetExited(f"the target exited with {len(used)} boots cast")
+        slots.result()  # a slot's error, if any
         result = measured(latencies, errors, time.monotonic() - t0, own_cpu() - cpu0)
         return result, LevelBoots(used, exhausted)

@@ -159,7 +159,7 @@ async def run_boot_target(
             await pinger.wait_ready(time.monotonic() + 120)
         async with BootDriver(
             vhost_url("amqp"), exchange, fixture.template, fixture.boots, fixture.hosts,
-            arrival_timeout=args.boot_timeout,
+            arrival_timeout=args.boot_timeout, alive=lambda: target.proc.poll() is None,
         ) as boots:  # fmt: skip
             # not measured: a process's first boots open connections and fill caches
             _, warm = await boots.level(1, 600.0, limit=WARM_UP_BOOTS)
