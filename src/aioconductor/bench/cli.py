@@ -11,9 +11,9 @@ import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from aioconductor.bench import workloads
 from aioconductor.bench.boot_fixture import BootFixture, build_boot_fixture
@@ -368,14 +368,15 @@ def _merge(files: list[Path], out: Path) -> int:
 
 
 def _run_all(args: argparse.Namespace, delays: list[float | None]) -> list[RunResult]:
-    from contextlib import ExitStack
-
     from aioconductor.novaenv import drop_database
 
     workdir = scratch_dir()
     others = [w for w in args.workloads if w != BOOT_REQUESTS]
     results: list[RunResult] = []
     with ExitStack() as cleanup:
+        boots = None
+        if BOOT_REQUESTS in args.workloads:  # first: it may find it has no vhost of its own
+            boots = _boot_fixture(args, workdir, cleanup)
         fixture = None
         if others:
             name = f"aioc_fixture_{uuid.uuid4().hex[:8]}"
@@ -384,9 +385,6 @@ def _run_all(args: argparse.Namespace, delays: list[float | None]) -> list[RunRe
                 name, args.computes, args.boot_pool, args.running, workdir, progress
             )
             cleanup.callback(drop_database, name)
-        boots = None
-        if BOOT_REQUESTS in args.workloads:
-            boots = _boot_fixture(args, workdir, cleanup)
         for delay in delays:
             for target in args.targets.split(","):
                 if fixture is not None:
@@ -403,7 +401,7 @@ class _Boots:
     vhost: Vhost
 
 
-def _boot_fixture(args: argparse.Namespace, workdir: Path, cleanup: Any) -> _Boots:
+def _boot_fixture(args: argparse.Namespace, workdir: Path, cleanup: ExitStack) -> _Boots:
     vhost = cleanup.enter_context(Vhost())
     if not vhost.own:
         # oslo's `scheduler` and `compute.<host>` queues are named alike on every exchange:
