@@ -30,7 +30,6 @@ import aio_pika
 import pymysql
 
 from aioconductor.novaenv import create_database, drop_database, ensure_nova_venv
-from tests import rabbit
 from tests.compat.fake_placement import PlacementState, fake_placement
 from tests.compat.nova_processes import SCRIPTS, free_port, run_nova_script, stop_process
 
@@ -40,11 +39,16 @@ COMPUTE_HOST = "oracle-compute"
 COMPUTE_NODE_UUID = "2c1e7f7e-2d9d-4d52-9f43-7f0c4a1b0c11"
 ALTERNATE_HOST = "oracle-compute-2"
 ALTERNATE_NODE_UUID = "4f0c7d55-8e7b-4a65-b1d8-5b7a0a6c3d22"
+UNMAPPED_HOST = "oracle-unmapped"  # a compute whose host mapping is missing
 CONDUCTOR_HOST = "oracle-conductor"
 USER_ID = "5f4d0a1b2c3e4f5a6b7c8d9e0f1a2b3c"
 PROJECT_ID = "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d"
 # rows nova-manage writes that no boot touches
 _SCHEMA_TABLES = ("alembic_version", "migrate_version")
+# kept from one scenario to the next, as a deployment keeps them: the conductors' services
+# rows (they heartbeat on them) and the image's EC2 id (nova-conductor caches it per process,
+# so a truncated row would not come back on its side)
+_KEPT = ("services", "s3_images")
 
 
 def _mysql(db: str | None = None) -> pymysql.connections.Connection:
@@ -68,12 +72,11 @@ def clone_database(template: str, name: str) -> None:
 
 
 def truncate_database(name: str) -> None:
-    """Every row a run wrote gone, AUTO_INCREMENT back at 1: both sides count ids alike.
-    The conductors' own service rows stay (they heartbeat on them)."""
+    """Every row a run wrote gone, AUTO_INCREMENT back at 1: both sides count ids alike."""
     with _mysql(name) as conn, conn.cursor() as cur:
         cur.execute("SET FOREIGN_KEY_CHECKS = 0")
         for table in _tables(name):
-            if table not in (*_SCHEMA_TABLES, "services"):
+            if table not in (*_SCHEMA_TABLES, *_KEPT):
                 cur.execute(f"TRUNCATE TABLE `{table}`")
 
 
@@ -103,6 +106,7 @@ class Side:
     exchange: str
     placement_url: str
     placement: PlacementState
+    vhost: str
     conf: Path = field(init=False)
     log: Path = field(init=False)
     proc: subprocess.Popen[bytes] | None = None
@@ -111,10 +115,13 @@ class Side:
         self.conf = self.workdir / f"{self.name}.conf"
         self.log = self.workdir / f"{self.name}.log"
 
+    def url(self, scheme: str = "rabbit") -> str:
+        return f"{scheme}://guest:guest@127.0.0.1:5672/{self.vhost}"
+
     def write_conf(self, metrics_port: int) -> None:
         db = "mysql+pymysql://root@127.0.0.1"
         text = (
-            f"[DEFAULT]\ntransport_url = {rabbit.url()}\ncontrol_exchange = {self.exchange}\n"
+            f"[DEFAULT]\ntransport_url = {self.url()}\ncontrol_exchange = {self.exchange}\n"
             f"host = {CONDUCTOR_HOST}\nrpc_response_timeout = 30\nlong_rpc_timeout = 60\n"
             f"[database]\nconnection = {db}/{self.cell1_db}\n"
             f"[api_database]\nconnection = {db}/{self.api_db}\n"
@@ -163,8 +170,21 @@ class Side:
             "cell0": {"uuid": CELL0_UUID, "database": f"{db}/{self.cell0_db}",
                       "transport_url": "none:///"},
             "cell1": {"uuid": CELL1_UUID, "database": f"{db}/{self.cell1_db}",
-                      "transport_url": rabbit.url()},
+                      "transport_url": self.url()},
         }  # fmt: skip
+
+
+@contextmanager
+def private_vhost(name: str) -> Iterator[str]:
+    def rabbitmqctl(*args: str) -> None:
+        subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True)
+
+    rabbitmqctl("add_vhost", name)
+    try:
+        rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+        yield name
+    finally:
+        rabbitmqctl("delete_vhost", name)
 
 
 @contextmanager
@@ -184,8 +204,16 @@ def sides(tmp: Path) -> Iterator[dict[str, Side]]:
                 clone_database(template, db)
                 stack.callback(drop_database, db)
             url, state = stack.enter_context(fake_placement())
+            # oslo names the topic queue `conductor` whatever the exchange: one vhost per side
+            vhost = stack.enter_context(private_vhost(f"aioc_bo_{name}_{tag}"))
             built[name] = Side(
-                name, tmp, *names, exchange=f"bo_{name}_{tag}", placement_url=url, placement=state
+                name,
+                tmp,
+                *names,
+                exchange=f"bo_{name}_{tag}",
+                placement_url=url,
+                placement=state,
+                vhost=vhost,
             )
             built[name].write_conf(free_port())
         yield built
@@ -199,6 +227,7 @@ class Scenario:
     scheduler_mode: str = "hosts"
     alternates: int = 1
     delete_build_requests: bool = False
+    second_host_unmapped: bool = False
 
 
 @dataclass
@@ -211,8 +240,8 @@ class Outcome:
     placement: list[tuple[str, str]]
 
 
-async def _declare_compute_queue(exchange: str, host: str) -> None:
-    connection = await aio_pika.connect(rabbit.url("amqp"))
+async def _declare_compute_queue(url: str, exchange: str, host: str) -> None:
+    connection = await aio_pika.connect(url)
     try:
         channel = await connection.channel()
         # as oslo declares its control exchange (amqp_durable_queues = false)
@@ -223,8 +252,8 @@ async def _declare_compute_queue(exchange: str, host: str) -> None:
         await connection.close()
 
 
-async def _drain(queue_name: str) -> list[dict[str, Any]]:
-    connection = await aio_pika.connect(rabbit.url("amqp"))
+async def _drain(url: str, queue_name: str) -> list[dict[str, Any]]:
+    connection = await aio_pika.connect(url)
     found = []
     try:
         channel = await connection.channel()
@@ -249,14 +278,17 @@ def run(side: Side, scenario: Scenario, uuids: list[str], request_id: str) -> Ou
     side.reset()
     record = side.workdir / f"{side.name}-{scenario.name}-scheduler.jsonl"
     record.unlink(missing_ok=True)
-    asyncio.run(_declare_compute_queue(side.exchange, COMPUTE_HOST))
-    asyncio.run(_declare_compute_queue(side.exchange, ALTERNATE_HOST))
+    amqp = side.url("amqp")
+    asyncio.run(_declare_compute_queue(amqp, side.exchange, COMPUTE_HOST))
+    asyncio.run(_declare_compute_queue(amqp, side.exchange, ALTERNATE_HOST))
     hosts = [
         {"host": COMPUTE_HOST, "node": f"{COMPUTE_HOST}-node", "cell_uuid": CELL1_UUID,
          "compute_node_uuid": COMPUTE_NODE_UUID},
         {"host": ALTERNATE_HOST, "node": f"{ALTERNATE_HOST}-node", "cell_uuid": CELL1_UUID,
          "compute_node_uuid": ALTERNATE_NODE_UUID},
     ]  # fmt: skip
+    if scenario.second_host_unmapped:
+        hosts[1] = {**hosts[1], "host": UNMAPPED_HOST, "node": f"{UNMAPPED_HOST}-node"}
     job = {
         "conf": str(side.conf), "mode": scenario.scheduler_mode, "hosts": hosts,
         "alternates": scenario.alternates, "record": str(record),
@@ -276,7 +308,8 @@ def run(side: Side, scenario: Scenario, uuids: list[str], request_id: str) -> Ou
         run_nova_script(
             "boot_request.py",
             {
-                "conf": str(side.conf), "cells": side.cells_job(), "host": COMPUTE_HOST,
+                "conf": str(side.conf), "cells": side.cells_job(),
+                "hosts": [COMPUTE_HOST, ALTERNATE_HOST],
                 "request_id": request_id, "user_id": USER_ID, "project_id": PROJECT_ID,
                 "instance_uuids": uuids, "reservation_id": "r-oracle0",
                 "options": scenario.options,
@@ -288,8 +321,8 @@ def run(side: Side, scenario: Scenario, uuids: list[str], request_id: str) -> Ou
         time.sleep(1.0)  # the cast follows the build request's delete
     finally:
         stop_process(scheduler)  # type: ignore[arg-type]
-    casts = asyncio.run(_drain(f"compute.{COMPUTE_HOST}"))
-    casts += asyncio.run(_drain(f"compute.{ALTERNATE_HOST}"))
+    casts = asyncio.run(_drain(amqp, f"compute.{COMPUTE_HOST}"))
+    casts += asyncio.run(_drain(amqp, f"compute.{ALTERNATE_HOST}"))
     calls = (
         [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
     )

@@ -38,19 +38,27 @@ SCENARIOS = [
     Scenario("tags_bdm_metadata", options={"tags": ["web", "prod"], "blank_bdm": True,
                                            "ephemeral_gb": 1, "metadata": {"role": "db"}}),
     Scenario("no_valid_host", scheduler_mode="no_valid_host"),
+    Scenario("second_host_not_mapped", instances=2, second_host_unmapped=True),
     Scenario("build_request_deleted", delete_build_requests=True),
 ]  # fmt: skip
 
 
 def normalized(value: Any, key: str = "") -> Any:
+    if isinstance(value, str):
+        # each side's own databases and vhost
+        value = re.sub(r"aioc_bo_(aio|nova)_", "aioc_bo_<side>_", value)
     if key in _VOLATILE:
         return "<time>" if value not in (None, "") else value
     if key in _TRACEBACKS and isinstance(value, str) and value:
-        return value.splitlines()[0]
+        # the code is another: whether there is one, and a fault's header line
+        first = value.splitlines()[0]
+        return first if first.startswith("Traceback") else "<frames>"
     if isinstance(value, datetime.datetime):
         return "<time>"
     if isinstance(value, dict):
         result = {k: normalized(v, k) for k, v in value.items()}
+        if _is_bdm(value) and isinstance(result.get("uuid"), str):
+            result["uuid"] = "<generated uuid>"  # BlockDeviceMapping.create makes one
         if "nova_object.changes" in result:
             result["nova_object.changes"] = sorted(result["nova_object.changes"])
         return result
@@ -64,6 +72,11 @@ def normalized(value: Any, key: str = "") -> Any:
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z?", value):
         return "<time>"
     return value
+
+
+def _is_bdm(value: dict[str, Any]) -> bool:
+    """A block_device_mapping row, or a BlockDeviceMapping object's fields."""
+    return "source_type" in value and "destination_type" in value
 
 
 def rows(tables: dict[str, list[dict[str, Any]]]) -> dict[str, list[Any]]:
@@ -110,6 +123,11 @@ def _differences(ours: Any, theirs: Any, where: str = "") -> list[str]:
 
 def compare(ours: Outcome, theirs: Outcome) -> list[str]:
     found = []
+    # nova-conductor keeps an image's EC2 id in a per-process cache that knows no cells: once
+    # a cell1 boot made the id, a cell0 burial finds it there and writes no s3_images row in
+    # cell0; we make the row in the cell the instance is created in (as a fresh process does)
+    for outcome in (ours, theirs):
+        outcome.cell0.pop("s3_images", None)
     for part in ("api", "cell0", "cell1"):
         found += _differences(rows(getattr(ours, part)), rows(getattr(theirs, part)), part)
     found += _differences(normalized(ours.casts), normalized(theirs.casts), "cast")
@@ -131,6 +149,9 @@ def test_boot_matches_nova_conductor(both: dict[str, Side], scenario: Scenario) 
         assert [r["vm_state"] for r in theirs.cell0["instances"]] == ["error"]
     elif scenario.delete_build_requests:
         assert not theirs.casts
+    elif scenario.second_host_unmapped:
+        assert len(theirs.casts) == 1
+        assert [r["vm_state"] for r in theirs.cell0["instances"]] == ["error"]
     else:
         assert len(theirs.casts) == scenario.instances, both["nova"].tail()
     assert "build_requests" not in ours.api, (

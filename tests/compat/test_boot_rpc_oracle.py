@@ -71,17 +71,24 @@ API_CONTEXT: dict[str, Any] = {
 COMPUTE_LEVELS = [None, "ussuri", "queens"]
 
 
-async def _drain(queue: aio_pika.abc.AbstractQueue, count: int) -> list[Any]:
-    got: list[Any] = []
-    for _ in range(400):
-        message = await queue.get(no_ack=True, fail=False)
-        if message is not None:
-            got.append(message)
-            if len(got) == count:
-                return got
-        else:
+class _Collector:
+    """Takes every message of a queue as it arrives: a call's copy expires (its AMQP
+    expiration is the call's timeout) if left waiting in the queue."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.messages: list[Any] = []
+
+    async def __call__(self, message: Any) -> None:
+        self.messages.append(message)
+
+    async def take(self, count: int) -> list[Any]:
+        for _ in range(400):
+            if len(self.messages) >= count:
+                taken, self.messages = self.messages[:count], self.messages[count:]
+                return taken
             await asyncio.sleep(0.05)
-    raise AssertionError(f"{len(got)} of {count} messages on {queue.name}")
+        raise AssertionError(f"{len(self.messages)} of {count} messages on {self.name}")
 
 
 def _seen(message: Any) -> tuple[list[tuple[str, Any]], dict[str, Any], str]:
@@ -98,8 +105,10 @@ async def test_boot_rpcs_leave_as_novas_own_clients_send_them() -> None:
         ex = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC)
         queues = {}
         for key in ("scheduler", "compute.node1"):
-            queues[key] = await channel.declare_queue(f"{exchange}.{key}", auto_delete=True)
-            await queues[key].bind(ex, key)
+            queue = await channel.declare_queue(f"{exchange}.{key}", auto_delete=True)
+            await queue.bind(ex, key)
+            queues[key] = _Collector(queue.name)
+            await queue.consume(queues[key], no_ack=True)
 
         sent = await asyncio.to_thread(
             run_nova_script,
@@ -114,8 +123,8 @@ async def test_boot_rpcs_leave_as_novas_own_clients_send_them() -> None:
                 "scheduler_level": None,
             },
         )
-        nova_call = (await _drain(queues["scheduler"], 1))[0]
-        nova_casts = await _drain(queues["compute.node1"], len(COMPUTE_LEVELS))
+        nova_call = (await queues["scheduler"].take(1))[0]
+        nova_casts = await queues["compute.node1"].take(len(COMPUTE_LEVELS))
 
         settings = client_settings(
             exchange,
@@ -138,8 +147,8 @@ async def test_boot_rpcs_leave_as_novas_own_clients_send_them() -> None:
                 await compute_client.build_and_run_instance(
                     client, ctx, version_cap=cap, **sent["build"]
                 )
-            our_call = (await _drain(queues["scheduler"], 1))[0]
-            our_casts = await _drain(queues["compute.node1"], len(COMPUTE_LEVELS))
+            our_call = (await queues["scheduler"].take(1))[0]
+            our_casts = await queues["compute.node1"].take(len(COMPUTE_LEVELS))
 
         # nova re-sends the caller's context unchanged: ctx.raw is what goes out
         assert sent["context"] == API_CONTEXT

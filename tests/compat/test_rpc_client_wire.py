@@ -50,7 +50,8 @@ async def _capture_queue(
     channel: aio_pika.abc.AbstractChannel, exchange: str, routing_key: str
 ) -> aio_pika.abc.AbstractQueue:
     ex = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC)
-    queue = await channel.declare_queue(routing_key, auto_delete=True)
+    # named apart: oslo servers of other tests leave a durable-ish `scheduler` queue behind
+    queue = await channel.declare_queue(f"{exchange}.{routing_key}", auto_delete=True)
     await queue.bind(ex, routing_key)
     return queue
 
@@ -94,12 +95,30 @@ def _reply_queue_row(name: str) -> list[str]:
     ).stdout
     rows = [line.split("\t") for line in out.splitlines()]
     (row,) = [r[1:] for r in rows if r[0] == name]
-    return row
+    # the arguments are a table: the broker lists them in the order they came
+    arguments = row[-1].strip("[]").removeprefix("{").removesuffix("}")
+    return [*row[:-1], *sorted(arguments.split("},{"))]
 
 
-async def test_a_call_and_a_cast_leave_as_oslos_do(exchange_name: str) -> None:
+RABBIT_OPTIONS = [
+    {},
+    {"rabbit_transient_queues_ttl": "600"},
+    {"rabbit_transient_quorum_queue": "true"},
+]
+
+
+@pytest.mark.parametrize("rabbit_options", RABBIT_OPTIONS, ids=["defaults", "ttl", "quorum"])
+async def test_a_call_and_a_cast_leave_as_oslos_do(
+    exchange_name: str, rabbit_options: dict[str, str]
+) -> None:
     connection = await aio_pika.connect(rabbit.url("amqp"))
     oslo = OsloClients(exchange_name)
+    # registered by the transport just made; read when its first connection is made
+    for key, value in rabbit_options.items():
+        oslo.conf.set_override(key, value, group="oslo_messaging_rabbit")
+    ours_env = {
+        f"AIOCONDUCTOR_OSLO_MESSAGING_RABBIT__{k.upper()}": v for k, v in rabbit_options.items()
+    }
     try:
         channel = await connection.channel()
         calls = await _capture_queue(channel, exchange_name, "scheduler")
@@ -126,7 +145,7 @@ async def test_a_call_and_a_cast_leave_as_oslos_do(exchange_name: str) -> None:
         oslo_cast = await _get(casts)
 
         ctx = RequestContext.from_wire(CONTEXT)
-        async with our_client(client_settings(exchange_name)) as client:
+        async with our_client(client_settings(exchange_name, **ours_env)) as client:
             ours = asyncio.ensure_future(
                 client.call(
                     ctx,
@@ -159,5 +178,7 @@ async def test_a_call_and_a_cast_leave_as_oslos_do(exchange_name: str) -> None:
         assert len(our_reply_q) == len(oslo_reply_q)
         assert our_queue == _reply_queue_row(oslo_reply_q)
     finally:
+        for key in rabbit_options:
+            oslo.conf.clear_override(key, group="oslo_messaging_rabbit")
         oslo.close()
         await connection.close()

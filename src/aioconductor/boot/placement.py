@@ -21,17 +21,18 @@ import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any
-
-from keystoneauth1 import adapter as ks_adapter
-from keystoneauth1 import loading as ks_loading
-from keystoneauth1 import session as ks_session
-from keystoneauth1.plugin import BaseAuthPlugin
+from typing import TYPE_CHECKING, Any
 
 from aioconductor import __version__
 from aioconductor.config.settings import PlacementOptions
 from aioconductor.context import RequestContext
 from aioconductor.errors import AllocationDeleteFailed
+
+if TYPE_CHECKING:
+    # keystoneauth1 (with requests) costs a worker 12 MB and 0.4 s to import: only a
+    # worker that builds a placement client pays for it
+    from keystoneauth1.adapter import Adapter
+    from keystoneauth1.plugin import BaseAuthPlugin
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def global_id(ctx: RequestContext) -> str | None:
 
 
 class PlacementClient:
-    def __init__(self, adapter: ks_adapter.Adapter) -> None:
+    def __init__(self, adapter: Adapter) -> None:
         self._adapter = adapter
         self._pool = ThreadPoolExecutor(_THREADS, thread_name_prefix="placement")
 
@@ -61,6 +62,9 @@ class PlacementClient:
             raise PlacementNotConfigured(
                 "[placement] auth_type is not set: no way to reach placement"
             )
+        from keystoneauth1 import adapter as ks_adapter
+        from keystoneauth1 import session as ks_session
+
         session = ks_session.Session(
             auth=_auth_plugin(options),
             verify=False if options.insecure else (options.cafile or True),
@@ -184,6 +188,8 @@ def _cert(options: PlacementOptions) -> str | tuple[str, str] | None:
 def _auth_plugin(options: PlacementOptions) -> BaseAuthPlugin:
     """The `auth_type` plugin loaded from the options it declares, looked up as oslo.config
     would find them in [placement]: by name (dashes as underscores), then deprecated names."""
+    from keystoneauth1 import loading as ks_loading
+
     assert options.auth_type is not None
     loader: Any = ks_loading.get_plugin_loader(options.auth_type)
     given = {k: v.get_secret_value() for k, v in options.auth.items()}

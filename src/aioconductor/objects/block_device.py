@@ -29,6 +29,8 @@ COLUMNS = (
     "deleted",
 )  # fmt: skip
 _BOOLEANS = {"delete_on_termination", "no_device", "encrypted", "deleted"}
+# BooleanField(default=False), not nullable: a NULL column reads as False in nova
+_DEFAULT_FALSE = ("delete_on_termination", "no_device", "encrypted")
 _DATETIMES = {"created_at", "updated_at", "deleted_at"}
 _WRITABLE = frozenset(COLUMNS) - {"id"}
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM block_device_mapping"
@@ -43,7 +45,11 @@ def bdm_data(row: dict[str, Any]) -> dict[str, Any]:
     if not row["uuid"]:
         # nova would give the old row a uuid in its own transaction first
         raise not_native("BlockDeviceMapping without a uuid (populate_uuids)")
-    return p.row_fields(row, COLUMNS, booleans=_BOOLEANS)
+    data = p.row_fields(row, COLUMNS, booleans=_BOOLEANS)
+    for name in _DEFAULT_FALSE:
+        if data.get(name) is None:
+            data[name] = False  # a non-nullable field set to None takes its default
+    return data
 
 
 def _check_versions(call: ClassCall) -> None:

@@ -1,7 +1,7 @@
 """Runs in nova 34.0.0's venv: make a boot request as nova-api makes it, and cast it.
 
 Job (JSON on stdin): conf (a nova.conf path: transport, exchange, API and cell databases),
-cells {cell0, cell1: {uuid, database, transport_url}}, host (mapped to cell1), request_id,
+cells {cell0, cell1: {uuid, database, transport_url}}, hosts (mapped to cell1), request_id,
 user_id, project_id, instance_uuids, options {tags, blank_bdm, metadata, key_name}.
 
 The rows nova-api writes before its cast (`_provision_instances`: the request spec, the build
@@ -48,10 +48,11 @@ def main() -> None:
                 disabled=False,
             ).create()
     cell1 = objects.CellMapping.get_by_uuid(admin, cells["cell1"]["uuid"])
-    try:
-        objects.HostMapping.get_by_host(admin, job["host"])
-    except Exception:
-        objects.HostMapping(admin, host=job["host"], cell_mapping=cell1).create()
+    for host in job["hosts"]:
+        try:
+            objects.HostMapping.get_by_host(admin, host)
+        except Exception:
+            objects.HostMapping(admin, host=host, cell_mapping=cell1).create()
 
     ctx = nova_context.RequestContext(
         user_id=job["user_id"],
