@@ -11,10 +11,13 @@ import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 from aioconductor.bench import workloads
+from aioconductor.bench.boot_fixture import BootFixture, build_boot_fixture
+from aioconductor.bench.boot_run import run_boot_target
 from aioconductor.bench.fixture import Fixture, build_fixture, clone_database, scratch_dir
 from aioconductor.bench.generators import (
     ClosedWorkload,
@@ -33,9 +36,11 @@ from aioconductor.bench.targets import (
     notification_queues,
     target_spec,
 )
+from aioconductor.bench.vhost import Vhost
 
 AMQP = "amqp://guest:guest@127.0.0.1:5672/"
-WORKLOADS = ("ping", "heartbeat", "bootstorm", "bootstorm-paced", "fleet")
+WORKLOADS = ("ping", "heartbeat", "bootstorm", "bootstorm-paced", "fleet", "bootrequests")
+BOOT_REQUESTS = "bootrequests"  # the conductor alone on schedule_and_build_instances
 FLEET_P99_LIMIT_MS = 100.0
 STEAL_WARNING = 0.10
 
@@ -85,9 +90,11 @@ async def _levels(
             db_socket=meters.db_socket,
         )  # fmt: skip
         where = "" if meters.delay_ms is None else f" db+{meters.delay_ms}ms"
+        unit = "boot" if workload == BOOT_REQUESTS else "rpc"  # one boot request: casts
         progress(
-            f"{name}{where} {workload} N={n}: {result.rpc_per_s} rpc/s p50 {result.p50_ms} ms "
-            f"p99 {result.p99_ms} ms cpu {result.target_cpu_ms_per_rpc} ms/rpc errors {m.errors}"
+            f"{name}{where} {workload} N={n}: {result.rpc_per_s} {unit}s/s p50 {result.p50_ms} "
+            f"ms p95 {result.p95_ms} ms p99 {result.p99_ms} ms cpu "
+            f"{result.target_cpu_ms_per_rpc} ms/{unit} errors {m.errors}"
             f" limit: {result.limit}, steal {result.host_steal_pct}%"
             + (" (LOAD GENERATOR SATURATED)" if result.loadgen_saturated else "")
         )
@@ -238,6 +245,36 @@ def main(argv: list[str] | None = None) -> int:
         help="targets send nova's instance and service notifications (vm_and_task_state, "
         "both formats, messagingv2) to queues of the run's own, deleted at the end",
     )
+    parser.add_argument(
+        "--boot-requests",
+        type=int,
+        default=3000,
+        help="bootrequests: boot requests prepared in the API database (the pool all levels "
+        "of a target draw from; a level stops early when it runs out)",
+    )
+    parser.add_argument(
+        "--boot-projects", type=int, default=20, help="bootrequests: projects the pool is dealt to"
+    )
+    parser.add_argument(
+        "--boot-schedulers",
+        type=int,
+        default=1,
+        help="bootrequests: scheduler stand-in processes answering select_destinations",
+    )
+    parser.add_argument(
+        "--boot-think-ms",
+        type=float,
+        default=0.0,
+        help="bootrequests: each of the N slots pauses this long after its boot's compute cast "
+        "arrived before casting the next (0: back to back)",
+    )
+    parser.add_argument(
+        "--boot-timeout",
+        type=float,
+        default=300.0,
+        help="bootrequests: seconds a boot may take to reach its compute before it counts as "
+        "an error",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
     parser.add_argument(
         "--external",
@@ -273,6 +310,14 @@ def main(argv: list[str] | None = None) -> int:
     bad = [w for w in args.workloads if w not in WORKLOADS]
     if bad:
         parser.error(f"unknown workload {bad[0]!r}")
+    if BOOT_REQUESTS in args.workloads:
+        for option in ("db_delay_ms", "db_socket", "notifications", "external"):
+            if getattr(args, option):
+                parser.error(f"{BOOT_REQUESTS} does not take --{option.replace('_', '-')}")
+        if args.boot_requests < 10 or args.boot_projects < 1 or args.boot_schedulers < 1:
+            parser.error("--boot-requests at least 10, --boot-projects and --boot-schedulers 1")
+        if args.boot_think_ms < 0 or args.boot_timeout <= 0:
+            parser.error("--boot-think-ms must not be negative, --boot-timeout positive")
     delays: list[float | None] = (
         [float(d) for d in args.db_delay_ms.split(",")] if args.db_delay_ms else [None]
     )
@@ -326,17 +371,63 @@ def _run_all(args: argparse.Namespace, delays: list[float | None]) -> list[RunRe
     from aioconductor.novaenv import drop_database
 
     workdir = scratch_dir()
-    name = f"aioc_fixture_{uuid.uuid4().hex[:8]}"
-    progress(f"building the fixture {name}: nova-manage db sync, {args.computes} hosts")
-    fixture = build_fixture(name, args.computes, args.boot_pool, args.running, workdir, progress)
+    others = [w for w in args.workloads if w != BOOT_REQUESTS]
     results: list[RunResult] = []
-    try:
+    with ExitStack() as cleanup:
+        boots = None
+        if BOOT_REQUESTS in args.workloads:  # first: it may find it has no vhost of its own
+            boots = _boot_fixture(args, workdir, cleanup)
+        fixture = None
+        if others:
+            name = f"aioc_fixture_{uuid.uuid4().hex[:8]}"
+            progress(f"building the fixture {name}: nova-manage db sync, {args.computes} hosts")
+            fixture = build_fixture(
+                name, args.computes, args.boot_pool, args.running, workdir, progress
+            )
+            cleanup.callback(drop_database, name)
         for delay in delays:
             for target in args.targets.split(","):
-                results += asyncio.run(_run_target(target, args, fixture, delay, workdir))
-    finally:
-        drop_database(name)
+                if fixture is not None:
+                    own = argparse.Namespace(**{**vars(args), "workloads": others})
+                    results += asyncio.run(_run_target(target, own, fixture, delay, workdir))
+                if boots is not None:
+                    results += asyncio.run(_run_boots(target, args, boots, workdir))
     return results
+
+
+@dataclass
+class _Boots:
+    fixture: BootFixture
+    vhost: Vhost
+
+
+def _boot_fixture(args: argparse.Namespace, workdir: Path, cleanup: ExitStack) -> _Boots:
+    vhost = cleanup.enter_context(Vhost())
+    if not vhost.own:
+        # oslo's `scheduler` and `compute.<host>` queues are named alike on every exchange:
+        # on a shared vhost the stand-ins would take another deployment's requests
+        raise SystemExit(
+            "aioconductor bench: bootrequests needs a RabbitMQ vhost of its own, made with "
+            "rabbitmqctl on this host (add_vhost, set_permissions for guest); it could not be"
+        )
+    progress(f"building the boot requests: API, cell0 and cell1 databases, {args.computes} hosts")
+    fixture = build_boot_fixture(
+        uuid.uuid4().hex[:8], args.boot_requests, args.computes, args.boot_projects, workdir,
+        progress,
+    )  # fmt: skip
+    cleanup.callback(fixture.drop)
+    return _Boots(fixture, vhost)
+
+
+async def _run_boots(
+    name: str, args: argparse.Namespace, boots: _Boots, workdir: Path
+) -> list[RunResult]:
+    def meters(target: RunningTarget) -> Meters:
+        return Meters(target, None, None)
+
+    return await run_boot_target(
+        name, args, boots.fixture, boots.vhost.url, workdir, _levels, meters, progress
+    )
 
 
 async def _external(args: argparse.Namespace) -> list[RunResult]:

@@ -102,7 +102,57 @@ def markdown(results: list[RunResult]) -> str:
     rows = "".join(
         "| " + " | ".join(_cell(r, c) for c in _MARKDOWN_COLUMNS) + " |\n" for r in results
     )
-    return head + rows + fleet_summary(results) + scaling_summary(results)
+    return head + rows + fleet_summary(results) + scaling_summary(results) + boot_summary(results)
+
+
+@dataclass(frozen=True)
+class BootFigures:
+    """One target's bootrequests levels in the two figures issue 23 sets goals on: CPU per
+    boot (at most 1/5 of nova-conductor's) and a median that stays flat as N grows."""
+
+    target: str
+    boots: int
+    cpu_ms_per_boot: float  # over all its levels, weighted by boots
+    lowest: tuple[int, float]  # (N, median ms) at the lowest and highest N with boots
+    highest: tuple[int, float]
+
+
+def boot_figures(results: list[RunResult]) -> list[BootFigures]:
+    by_target: dict[str, list[RunResult]] = {}
+    for r in results:
+        if r.workload == "bootrequests" and r.calls:
+            by_target.setdefault(r.target, []).append(r)
+    figures = []
+    for target, rows in by_target.items():
+        rows.sort(key=lambda r: r.concurrency)
+        boots = sum(r.calls for r in rows)
+        cpu = sum(r.target_cpu_ms_per_rpc * r.calls for r in rows) / boots
+        figures.append(BootFigures(
+            target, boots, round(cpu, 3), (rows[0].concurrency, rows[0].p50_ms),
+            (rows[-1].concurrency, rows[-1].p50_ms),
+        ))  # fmt: skip
+    return figures
+
+
+def boot_summary(results: list[RunResult]) -> str:
+    figures = boot_figures(results)
+    if not figures:
+        return ""
+    # the first nova target measured is what the others are compared with
+    reference = next((f for f in figures if f.target.startswith("nova-")), None)
+    versus = f"CPU vs {reference.target}" if reference else "CPU vs nova"
+    lines = ["\nBoot requests, per target (CPU over all levels; median at the lowest and the "
+             "highest N):\n",
+             f"| target | boots | CPU ms/boot | {versus} | median at lowest N | "
+             "median at highest N | highest / lowest |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for f in figures:
+        ratio = f"{f.cpu_ms_per_boot / reference.cpu_ms_per_boot:.2f}" if reference else ""
+        (n0, p0), (n1, p1) = f.lowest, f.highest
+        flat = f"{p1 / p0:.2f}" if p0 else ""
+        lines.append(f"| {f.target} | {f.boots} | {f.cpu_ms_per_boot:g} | {ratio} | "
+                     f"{p0:g} ms (N={n0}) | {p1:g} ms (N={n1}) | {flat} |")  # fmt: skip
+    return "\n".join(lines) + "\n"
 
 
 def fleet_capacity(results: list[RunResult]) -> dict[tuple[str, str], int]:

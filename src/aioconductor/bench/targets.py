@@ -85,6 +85,10 @@ class DatabaseAddress:
         return f"mysql+{driver}://root@localhost/{self.name}?unix_socket={self.socket}"
 
 
+# a placement endpoint nothing answers: the workloads never reach placement
+PLACEMENT_UNUSED = "[placement]\nauth_type = none\nendpoint_override = http://127.0.0.1:9/\n"
+
+
 def notification_queues(tag: str) -> list[str]:
     """The queues oslo's notifier declares for `notifications_conf(tag)` (`<topic>.info`)."""
     return [f"{tag}_notifications.info", f"{tag}_versioned.info"]
@@ -108,8 +112,9 @@ def _conf(
     database: DatabaseAddress,
     transport_url: str = RABBIT,
     notify_tag: str | None = None,
+    extra: str = "",
 ) -> str:
-    driver = "pymysql" if spec.kind == "aioconductor" else spec.driver
+    driver = conf_driver(spec)
     text = (
         f"[DEFAULT]\ntransport_url = {transport_url}\ncontrol_exchange = {exchange}\n"
         f"host = bench-{spec.name}\n"
@@ -118,14 +123,21 @@ def _conf(
     )
     if notify_tag is not None:
         text += notifications_conf(notify_tag)
+    text += extra
     if spec.kind == "aioconductor":
         return text + f"[aioconductor]\ndb_driver = {spec.driver}\nmetrics_bind = 127.0.0.1:0\n"
     return (
         text.replace("[DEFAULT]\n", f"[DEFAULT]\nconcurrency_backend = {spec.backend}\n")
         + "[oslo_concurrency]\nlock_path = /tmp\n"
         # nova-conductor builds a placement client at start-up; the workload never uses it
-        + "[placement]\nauth_type = none\nendpoint_override = http://127.0.0.1:9/\n"
+        + PLACEMENT_UNUSED
     )
+
+
+def conf_driver(spec: TargetSpec) -> str:
+    """The SQLAlchemy driver in a target's database URLs: nova's own choice for nova, and
+    for ours the URL nova.conf would hold (`[aioconductor] db_driver` picks the real one)."""
+    return "pymysql" if spec.kind == "aioconductor" else spec.driver
 
 
 class RunningTarget:
@@ -138,6 +150,7 @@ class RunningTarget:
         transport_url: str = RABBIT,
         cpu_per_worker: float | None = None,
         notify_tag: str | None = None,
+        extra_conf: str = "",
     ) -> None:
         self.spec = spec
         # N workers on N small cores: the whole process tree shares workers x F cores
@@ -145,7 +158,7 @@ class RunningTarget:
             None if cpu_per_worker is None else CpuQuota.create(spec.workers * cpu_per_worker)
         )
         conf = workdir / f"{spec.name}.conf"
-        conf.write_text(_conf(spec, exchange, database, transport_url, notify_tag))
+        conf.write_text(_conf(spec, exchange, database, transport_url, notify_tag, extra_conf))
         self.log = workdir / f"{spec.name}.log"
         env = {k: v for k, v in os.environ.items() if k != "OS_NOVA_DISABLE_EVENTLET_PATCHING"}
         if spec.kind == "aioconductor":
