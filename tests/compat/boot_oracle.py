@@ -29,7 +29,8 @@ from typing import Any
 import aio_pika
 import pymysql
 
-from aioconductor.novaenv import create_database, drop_database, ensure_nova_venv
+from aioconductor.bench.fixture import clone_database
+from aioconductor.novaenv import drop_database, ensure_nova_venv
 from tests.compat.fake_placement import PlacementState, fake_placement
 from tests.compat.nova_processes import SCRIPTS, free_port, run_nova_script, stop_process
 
@@ -59,16 +60,6 @@ def _tables(db: str) -> list[str]:
     with _mysql(db) as conn, conn.cursor() as cur:
         cur.execute("SHOW TABLES")
         return [str(row[0]) for row in cur.fetchall()]
-
-
-def clone_database(template: str, name: str) -> None:
-    """`name` with `template`'s tables and their rows (the schema version rows)."""
-    create_database(name)
-    with _mysql(name) as conn, conn.cursor() as cur:
-        cur.execute("SET FOREIGN_KEY_CHECKS = 0")
-        for table in _tables(template):
-            cur.execute(f"CREATE TABLE `{table}` LIKE `{template}`.`{table}`")
-            cur.execute(f"INSERT INTO `{table}` SELECT * FROM `{template}`.`{table}`")
 
 
 def truncate_database(name: str) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import pymysql
 
 from aioconductor.bench.boot_pool import BOOT_TABLES, BootIdentity, BootTemplate, identities
-from aioconductor.bench.fixture import NOVA_SIDE
+from aioconductor.bench.fixture import NOVA_SIDE, clone_database
 from aioconductor.bench.seed import build_database
 from aioconductor.novaenv import create_database, drop_database, ensure_nova_venv
 from aioconductor.novaenv.database import api_db_sync
@@ -94,7 +94,7 @@ def build_boot_fixture(
         made.append(cell1)
         services = build_database(cell1, computes)
         made.append(cell0)
-        clone_with_keys(cell1, cell0)
+        clone_database(cell1, cell0)
         with _connect(cell0) as conn, conn.cursor() as cur:
             cur.execute("DELETE FROM services")  # cell0 holds no computes
             conn.commit()
@@ -170,27 +170,6 @@ def _write_pool(api: str, template: BootTemplate, pool: list[BootIdentity]) -> N
         conn.commit()
 
 
-def clone_with_keys(source: str, target: str) -> None:
-    """`target` with `source`'s tables, rows and foreign keys: `CREATE TABLE ... LIKE` drops
-    the foreign keys, whose checks are part of what each insert of a boot costs."""
-    create_database(target)
-    with _connect(source) as conn, conn.cursor() as cur:
-        cur.execute(
-            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s "
-            "AND TABLE_TYPE = 'BASE TABLE'",
-            (source,),
-        )
-        tables = [row[0] for row in cur.fetchall()]
-        cur.execute(f"USE `{target}`")
-        cur.execute("SET FOREIGN_KEY_CHECKS = 0")
-        for table in tables:
-            cur.execute(f"SHOW CREATE TABLE `{source}`.`{table}`")
-            cur.execute(cur.fetchone()[1])  # unqualified: created in `target`
-            cur.execute(f"INSERT INTO `{table}` SELECT * FROM `{source}`.`{table}`")
-        cur.execute("SET FOREIGN_KEY_CHECKS = 1")
-        conn.commit()
-
-
 def copy_for_target(
     fixture: BootFixture, tag: str, cell0_url: str, cell1_url: str, transport_url: str
 ) -> BootDatabases:
@@ -201,7 +180,7 @@ def copy_for_target(
             (fixture.api, fixture.cell0, fixture.cell1), (dbs.api, dbs.cell0, dbs.cell1),
             strict=True,
         ):  # fmt: skip
-            clone_with_keys(source, target)
+            clone_database(source, target)
         with _connect(dbs.api) as conn, conn.cursor() as cur:
             cur.execute(
                 "UPDATE cell_mappings SET database_connection = %s, transport_url = %s "

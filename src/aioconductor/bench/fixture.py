@@ -223,7 +223,9 @@ def _running(copier: _Copier, template: dict[str, Any], hosts: list[Host], count
 
 
 def clone_database(source: str, target: str) -> None:
-    """A copy of every table of `source`, rows included (each target starts the same)."""
+    """A copy of every table of `source`, rows and foreign keys included (each target starts
+    the same). `CREATE TABLE ... LIKE` would drop the foreign keys, whose checks are part of
+    what an insert costs and what a wrong insert order trips on."""
     conn = pymysql.connect(host="127.0.0.1", user="root", autocommit=True)
     try:
         cur = conn.cursor()
@@ -234,10 +236,12 @@ def clone_database(source: str, target: str) -> None:
             (source,),
         )
         tables = [row[0] for row in cur.fetchall()]
+        cur.execute(f"USE `{target}`")
         cur.execute("SET FOREIGN_KEY_CHECKS = 0")
         for table in tables:
-            cur.execute(f"CREATE TABLE `{target}`.`{table}` LIKE `{source}`.`{table}`")
-            cur.execute(f"INSERT INTO `{target}`.`{table}` SELECT * FROM `{source}`.`{table}`")
+            cur.execute(f"SHOW CREATE TABLE `{source}`.`{table}`")
+            cur.execute(cur.fetchone()[1])  # unqualified: created in `target`
+            cur.execute(f"INSERT INTO `{table}` SELECT * FROM `{source}`.`{table}`")
         cur.execute("SET FOREIGN_KEY_CHECKS = 1")
     finally:
         conn.close()
