@@ -90,7 +90,7 @@ def _stalled(stack: Stack) -> str | None:
 
 
 def _conductor_problems(report: RunReport) -> list[str]:
-    """`alone`: every call native; `legacy`: only compute_task forwarded."""
+    """`alone`: every call native; `legacy`: at most compute_task forwarded."""
     problems = []
     if report.notifications_dropped:
         problems.append(f"aioconductor dropped {report.notifications_dropped} notifications")
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         "boot, list, reboot and delete servers, check, and print a summary per mode.",
     )
     parser.add_argument(
-        "--mode", action="append", choices=MODES, help="repeatable; default: legacy and nova"
+        "--mode", action="append", choices=MODES, help="repeatable; default: alone and nova"
     )
     parser.add_argument("--sequential", type=int, default=3, help="servers booted one by one")
     parser.add_argument("--parallel", type=int, default=10, help="servers booted at once")
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="a directory for the logs (kept)")
     parser.add_argument("--json", type=Path, help="write the reports here")
     args = parser.parse_args(argv)
-    modes = list(dict.fromkeys(args.mode or ["legacy", "nova"]))
+    modes = list(dict.fromkeys(args.mode or ["alone", "nova"]))
     if args.compare_notifications and "nova" not in modes:
         modes.append("nova")
     plan = Plan(args.sequential, args.parallel, reboot=not args.no_reboot)

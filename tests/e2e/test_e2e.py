@@ -2,10 +2,9 @@
 nova-compute (fake driver) 34.0.0 boot, list, reboot and delete 1 server, then 3 at once,
 through aioconductor, and once more through nova-conductor alone, the reference.
 
-`AIOC_E2E_MODE` picks aioconductor's mode: `legacy` (the default while the boot path
-of compute_task is not native: a nova-conductor beside it takes the forwarded
-`schedule_and_build_instances`) or `alone` (no nova-conductor anywhere: issue 23's goal; every
-conductor call must then be native). scripts/e2e-tier runs the long version.
+`AIOC_E2E_MODE` picks aioconductor's mode: `alone` (the default: no nova-conductor anywhere,
+every conductor call native, the boot included) or `legacy` (a nova-conductor beside it for
+what is forwarded; nothing is, on this path). scripts/e2e-tier runs the long version.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from tests.e2e.scenario import Plan
 
 pytestmark = [pytest.mark.connected, pytest.mark.e2e, pytest.mark.timeout(300)]
 
-MODE = os.environ.get("AIOC_E2E_MODE", "legacy")
+MODE = os.environ.get("AIOC_E2E_MODE", "alone")
 PLAN = Plan(sequential=1, parallel=3)
 
 
@@ -51,18 +50,13 @@ def test_servers_boot_and_delete_through_aioconductor(aioconductor_run: RunRepor
 def test_conductor_calls_native_but_what_is_forwarded_by_design(
     aioconductor_run: RunReport,
 ) -> None:
-    """`alone`: every call native. `legacy`: only the boot casts forwarded, one per server;
-    everything the compute calls is native."""
+    """Every call native, in either mode: the boot (compute_task.schedule_and_build_instances)
+    too, when aioconductor has its [api_database]."""
     report = aioconductor_run
     assert not report.problems["conductor"], summary(report)
     native = {method for method, by in report.routes.items() if by.get("native")}
     assert {"Instance.save", "Instance.destroy"} <= native, report.routes
-    expected = (
-        {}
-        if MODE == "alone"
-        else {"compute_task.schedule_and_build_instances": len(report.records)}
-    )
-    assert report.forwarded == expected, summary(report)
+    assert report.forwarded == {}, summary(report)
 
 
 def test_nova_conductor_alone_passes_the_same_checks(nova_run: RunReport) -> None:
@@ -79,14 +73,11 @@ def test_notification_streams_equal_nova_conductors(
     assert not comparison.differences, "\n".join(comparison.differences[:40])
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="aioconductor publishes a notification after the RPC's reply (a bounded queue, "
-    "src/aioconductor/notifications/notifier.py), nova-conductor before it: a compute's "
-    "next notification can overtake the conductor's",
-)
 def test_notification_streams_interleave_publishers_as_nova_does(
     nova_run: RunReport, aioconductor_run: RunReport
 ) -> None:
+    """A call's notifications reach the broker before its reply (within
+    `notification_reply_wait`), so a compute's next notification never overtakes the
+    conductor's: the per-server stream interleaves publishers as nova-conductor's does."""
     comparison = compare_streams(nova_run, aioconductor_run)
     assert not comparison.interleaving, "\n".join(comparison.interleaving)

@@ -17,6 +17,7 @@ from prometheus_client import REGISTRY
 from aioconductor.config.settings import Settings, load_settings
 from aioconductor.context import RequestContext
 from aioconductor.notifications.notifier import Notifier
+from aioconductor.notifications.ordering import collecting, sent
 from tests import rabbit
 from tests.integration.tcp_proxy import TcpProxy
 
@@ -163,3 +164,52 @@ def test_retry_zero_drops_a_notification_the_broker_did_not_take() -> None:
         before = _dropped("failed")
         asyncio.run(run())
     assert _dropped("failed") - before == 1
+
+
+def test_a_call_replies_after_its_notifications_are_on_the_queue() -> None:
+    """nova's order: the caller's next notification must not overtake the conductor's."""
+    topic = f"n_{uuid.uuid4().hex[:8]}"
+    settings = _settings(rabbit.url(), topic)
+
+    async def run() -> tuple[bool, int | None]:
+        notifier = Notifier(settings)
+        await notifier.start(None)
+        with collecting() as pending:
+            _emit(notifier, 2)
+        went = await sent(pending, 5.0)
+        # what a caller would see right after the reply
+        on_queue = await _count(rabbit.url("amqp"), f"{topic}.info")
+        await notifier.stop()
+        return went, on_queue
+
+    went, on_queue = asyncio.run(run())
+    assert went
+    assert on_queue == 2
+
+
+def test_a_hung_broker_holds_a_reply_only_as_long_as_notification_reply_wait() -> None:
+    topic = f"n_{uuid.uuid4().hex[:8]}"
+    with TcpProxy(("127.0.0.1", 5672)) as proxy:
+        settings = _settings(rabbit.url(port=proxy.port), topic)
+
+        async def run() -> tuple[bool, float]:
+            notifier = Notifier(settings, publish_deadline=1.0)
+            await notifier.start(None)
+            _emit(notifier)
+            for _ in range(100):
+                if notifier.pending == 0:
+                    break
+                await asyncio.sleep(0.05)
+            proxy.freeze()
+            started = time.monotonic()
+            with collecting() as pending:
+                _emit(notifier)
+            went = await sent(pending, 0.3)
+            waited = time.monotonic() - started
+            await notifier.stop()
+            return went, waited
+
+        went, waited = asyncio.run(run())
+        proxy.thaw()
+    assert not went
+    assert waited < 1.0

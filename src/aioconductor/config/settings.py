@@ -177,6 +177,12 @@ class AioConductorOptions(_Section):
         description="notifications waiting for the broker, per worker; past it they are "
         "dropped and counted (a stalled notification broker never holds the RPCs)",
     )
+    notification_reply_wait: float = Field(
+        1.0,
+        ge=0,
+        description="seconds a call waits for its notifications to reach the broker before "
+        "it replies (nova's order); 0: reply first",
+    )
 
 
 # [oslo_messaging_notifications] driver names aioconductor sends like oslo.messaging does

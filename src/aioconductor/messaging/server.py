@@ -29,6 +29,7 @@ from aioconductor.messaging.failures import serialize_failure
 from aioconductor.messaging.queue_names import QueueManager
 from aioconductor.messaging.replies import ReplySender
 from aioconductor.messaging.topology import QueueSpec, ServerTopology, server_topology
+from aioconductor.notifications import ordering
 from aioconductor.observability.metrics import RequestMetrics
 from aioconductor.observability.throttle import ThrottledLog
 
@@ -369,9 +370,11 @@ class RpcServer:
         result: Any = None
         failure: str | None = None
         route = "native"
+        notifications: list[asyncio.Future[None]] = []
         try:
             try:
-                result = await self._dispatcher.dispatch(request)
+                with ordering.collecting() as notifications:
+                    result = await self._dispatcher.dispatch(request)
             except NotNative as not_native:
                 if self._forwarder is None or message.exchange != self.settings.control_exchange:
                     # A fanout copy reaches the legacy conductor's own fanout queue anyway.
@@ -416,6 +419,10 @@ class RpcServer:
         if route == "native":
             self._metrics.observe(label, time.perf_counter() - started)
         if request.wants_reply:
+            if notifications and not await ordering.sent(
+                notifications, self.settings.aio.notification_reply_wait
+            ):
+                log.debug("replying to %s before its notifications went out", label)
             await self._reply(request, result, failure)
 
     async def _reply(self, request: RpcRequest, result: Any, failure: str | None) -> None:

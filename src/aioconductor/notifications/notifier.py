@@ -34,6 +34,7 @@ from aioconductor.messaging.amqp.connection import AmqpError, Channel, Connectio
 from aioconductor.messaging.amqp.robust import RobustConnection
 from aioconductor.messaging.topology import QueueSpec, control_exchange, queue_arguments
 from aioconductor.notifications import wire
+from aioconductor.notifications.ordering import settle, tracked
 from aioconductor.observability.metrics import NOTIFICATIONS_DROPPED, NOTIFICATIONS_SENT
 from aioconductor.observability.throttle import ThrottledLog
 
@@ -98,6 +99,8 @@ class _Outgoing:
     topic: str  # the routing key and the default queue: `<topic>.<priority>`
     body: bytes
     event_type: str
+    # done once published or dropped: the call that queued it replies after that
+    sent: asyncio.Future[None] | None = None
 
 
 class Notifier:
@@ -236,7 +239,7 @@ class Notifier:
         for driver in self._amqp_drivers:
             body = wire.amqp_body(message, context, envelope=driver == "messagingv2")
             for topic in topics:
-                item = _Outgoing(f"{topic}.{priority.lower()}", body, event_type)
+                item = _Outgoing(f"{topic}.{priority.lower()}", body, event_type, tracked())
                 try:
                     self._queue.put_nowait(item)
                 except asyncio.QueueFull:
@@ -254,6 +257,7 @@ class Notifier:
                 log.exception("sending notification %s failed", item.event_type)
                 self._drop(item, "failed", exc)
             finally:
+                settle(item.sent)
                 self._queue.task_done()
 
     async def _send(self, item: _Outgoing, retry: int) -> None:
@@ -320,6 +324,7 @@ class Notifier:
         )
 
     def _drop(self, item: _Outgoing, reason: str, exc: BaseException | None = None) -> None:
+        settle(item.sent)
         NOTIFICATIONS_DROPPED.labels(reason).inc()
         self._log_dropped(
             f"notification dropped: {reason}",
