@@ -258,10 +258,16 @@ async def _drain(url: str, queue_name: str) -> list[dict[str, Any]]:
     return found
 
 
-def _build_requests_left(api_db: str) -> int:
-    with _mysql(api_db) as conn, conn.cursor() as cur:
+def _settled(side: Side) -> bool:
+    """The conductor is done: no build request left, or (a failed recheck leaves them) an
+    instance in ERROR in cell1."""
+    with _mysql(side.api_db) as conn, conn.cursor() as cur:
         cur.execute("SELECT COUNT(*) FROM build_requests")
-        return int(cur.fetchone()[0])
+        if int(cur.fetchone()[0]) == 0:
+            return True
+    with _mysql(side.cell1_db) as conn, conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM instances WHERE vm_state = 'error'")
+        return int(cur.fetchone()[0]) > 0
 
 
 def run(side: Side, scenario: Scenario, uuids: list[str], request_id: str) -> Outcome:
@@ -307,7 +313,7 @@ def run(side: Side, scenario: Scenario, uuids: list[str], request_id: str) -> Ou
             },
         )  # fmt: skip
         deadline = time.monotonic() + 60
-        while _build_requests_left(side.api_db) and time.monotonic() < deadline:
+        while not _settled(side) and time.monotonic() < deadline:
             time.sleep(0.2)
         time.sleep(1.0)  # the cast follows the build request's delete
     finally:

@@ -116,3 +116,9 @@ async def host_availability_zone(
         (host,),
     )
     return default_zone if row is None else str(row["value"])
+
+
+async def destroy_request_spec(api_db: Database, ctx: RequestContext, uuid: str) -> bool:
+    """RequestSpec.destroy: False when there was none (RequestSpecNotFound)."""
+    deleted = await api_db.execute("DELETE FROM request_specs WHERE instance_uuid = %s", (uuid,))
+    return bool(deleted)

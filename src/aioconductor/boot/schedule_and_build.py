@@ -305,7 +305,8 @@ async def _cleanup_build_artifacts(
     tags: Primitive | None,
 ) -> None:
     """nova's _cleanup_build_artifacts: every created instance to ERROR with a fault, its
-    BDMs and tags kept in its cell so a delete can clean volumes and the API shows tags."""
+    BDMs and tags kept in its cell so a delete can clean volumes and the API shows tags,
+    mapped to its cell, its build request and request spec gone."""
     failure = recorded(exc)
     for plan in created:
         assert plan.instance is not None
@@ -323,3 +324,8 @@ async def _cleanup_build_artifacts(
             )
         if _has_objects(tags):
             await steps.create_tags(cell_db, ctx, uuid, tags)
+        # the instance is complete in its cell: map it, then the build request and the
+        # request spec go (either may be gone already), so the API shows it in ERROR
+        await steps.map_instance_to_cell(services, ctx, uuid, plan.cell)
+        await steps.destroy_build_request(services, ctx, uuid)
+        await steps.destroy_request_spec(services, ctx, uuid)

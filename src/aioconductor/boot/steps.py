@@ -234,6 +234,11 @@ async def destroy_build_request(services: BootServices, ctx: RequestContext, uui
     return await api_records.destroy_build_request(services.api_db, ctx, uuid)
 
 
+async def destroy_request_spec(services: BootServices, ctx: RequestContext, uuid: str) -> bool:
+    """RequestSpec.destroy; False when it was gone already (RequestSpecNotFound)."""
+    return await api_records.destroy_request_spec(services.api_db, ctx, uuid)
+
+
 async def delete_build_request(
     services: BootServices,
     db: Database,

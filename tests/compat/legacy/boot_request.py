@@ -54,6 +54,15 @@ def main() -> None:
         except Exception:
             objects.HostMapping(admin, host=host, cell_mapping=cell1).create()
 
+    if "instance_quota" in job.get("options", {}):
+        try:
+            objects.Quotas.create_limit(
+                admin, job["project_id"], "instances", job["options"]["instance_quota"]
+            )
+        except Exception:
+            objects.Quotas.update_limit(
+                admin, job["project_id"], "instances", job["options"]["instance_quota"]
+            )
     ctx = nova_context.RequestContext(
         user_id=job["user_id"],
         project_id=job["project_id"],
