@@ -12,7 +12,7 @@ from typing import Any
 
 from aioconductor.boot import compute_client, scheduler_client
 from aioconductor.boot.cells import CellDatabases
-from aioconductor.boot.placement import PlacementClient
+from aioconductor.boot.placement import PlacementClient, PlacementNotConfigured
 from aioconductor.boot.rpc_client import RpcClient
 from aioconductor.boot.schedule_and_build import BootServices
 from aioconductor.boot.transports import CellTransports
@@ -72,6 +72,35 @@ class RpcComputes:
         await compute_client.build_and_run_instance(client, ctx, version_cap=cap, **kwargs)
 
 
+class NoPlacement:
+    """`[placement]` says nothing: the boot is still built (placement is needed only when a
+    server is deleted during its scheduling), and that one step fails as nova-conductor's
+    does without placement, with the reason in the log."""
+
+    def __init__(self, reason: str) -> None:
+        self._reason = reason
+
+    async def delete_allocation_for_instance(
+        self, ctx: RequestContext, instance_uuid: str, *, force: bool
+    ) -> bool:
+        raise PlacementNotConfigured(
+            f"cannot delete the allocation of {instance_uuid}: {self._reason}"
+        )
+
+
+def _placement(settings: Settings) -> PlacementClient | NoPlacement:
+    try:
+        return PlacementClient.from_options(settings.placement)
+    except PlacementNotConfigured as exc:
+        log.warning(
+            "%s: a server deleted during its scheduling keeps its allocation in placement", exc
+        )
+        return NoPlacement(str(exc))
+    except Exception as exc:  # keystoneauth refusing the options: said once, not fatal
+        log.error("[placement] cannot be used (%s): %s", type(exc).__name__, exc)
+        return NoPlacement(f"[placement] cannot be used: {exc}")
+
+
 def boot_services(
     settings: Settings,
     connection: RobustConnection,
@@ -89,7 +118,7 @@ def boot_services(
         cells=cells,
         scheduler=RpcScheduler(transports.own_client(), settings),
         computes=RpcComputes(transports, cells, api_db, settings, url_defaults),
-        placement=PlacementClient.from_options(settings.placement),
+        placement=_placement(settings),
         url_defaults=url_defaults,
         notifier=notifier,
     )
