@@ -89,7 +89,7 @@ def test_a_conductor_boots_every_request(tmp_path: Path, target: str) -> None:
     out = tmp_path / "out"
     code = bench_main([
         "--targets", target, "--workloads", "bootrequests", "--concurrency", "1,4",
-        "--duration", "1.5", "--boot-requests", "80", "--computes", "3", "--out", str(out),
+        "--duration", "1.5", "--boot-requests", "600", "--computes", "3", "--out", str(out),
     ])  # fmt: skip
     assert code == 0
     rows = json.loads((out / "results.json").read_text())["results"]
