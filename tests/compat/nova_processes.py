@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import signal
 import subprocess
@@ -12,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from aioconductor.bench.fixture import clone_database
 from aioconductor.novaenv import create_database, db_sync, drop_database, ensure_nova_venv
 from aioconductor.novaenv.database import api_db_sync
 from tests import rabbit
@@ -21,15 +23,45 @@ OUR_BIN = ROOT / ".venv" / "bin"
 SCRIPTS = Path(__file__).with_name("legacy")
 
 
+# One `nova-manage db sync` / `api_db sync` per test process, into a template each fresh
+# database is cloned from (tables, their rows and foreign keys): a sync takes seconds, a
+# clone a fraction of one, and the compat tier makes dozens of these databases.
+_TEMPLATES: dict[str, str] = {}
+
+
+def _template(kind: str) -> str:
+    found = _TEMPLATES.get(kind)
+    if found is None:
+        found = f"aioc_tmpl_{kind}_{uuid.uuid4().hex[:10]}"
+        create_database(found)
+        atexit.register(drop_database, found)
+        sync = db_sync if kind == "cell" else api_db_sync
+        sync(ensure_nova_venv(), found)
+        _TEMPLATES[kind] = found
+    return found
+
+
+@contextmanager
+def _fresh(prefix: str, kind: str) -> Iterator[str]:
+    name = f"aioc_{prefix}_{uuid.uuid4().hex[:10]}"
+    clone_database(_template(kind), name)
+    try:
+        yield name
+    finally:
+        drop_database(name)
+
+
 @contextmanager
 def nova_database(prefix: str, schema: bool = True) -> Iterator[str]:
-    """A fresh database with nova's schema, from nova's own `nova-manage db sync`;
+    """A fresh database with nova's schema, as nova's own `nova-manage db sync` makes it;
     `schema=False`: an empty one (for scenarios that never touch the cell database)."""
+    if schema:
+        with _fresh(prefix, "cell") as name:
+            yield name
+        return
     name = f"aioc_{prefix}_{uuid.uuid4().hex[:10]}"
     create_database(name)
     try:
-        if schema:
-            db_sync(ensure_nova_venv(), name)
         yield name
     finally:
         drop_database(name)
@@ -37,14 +69,9 @@ def nova_database(prefix: str, schema: bool = True) -> Iterator[str]:
 
 @contextmanager
 def nova_api_database(prefix: str) -> Iterator[str]:
-    """A fresh database with nova's API schema, from `nova-manage api_db sync`."""
-    name = f"aioc_{prefix}_{uuid.uuid4().hex[:10]}"
-    create_database(name)
-    try:
-        api_db_sync(ensure_nova_venv(), name)
+    """A fresh database with nova's API schema, as `nova-manage api_db sync` makes it."""
+    with _fresh(prefix, "api") as name:
         yield name
-    finally:
-        drop_database(name)
 
 
 def api_database_conf(db: str) -> str:
