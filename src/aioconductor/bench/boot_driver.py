@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -105,15 +106,22 @@ class BootDriver:
     ) -> tuple[Measured, LevelBoots]:
         """N slots for `seconds`, or until the pool runs out, or `limit` boots; the boots in
         flight at the end are waited for and counted. `think`: a slot's pause after each
-        arrival before its next cast (0: back to back)."""
+        arrival before its next cast (0: back to back), drawn uniformly from 0.5 to 1.5 times
+        `think` and each slot starting at a random point of its first pause: slots that all
+        paused alike would stay in step and arrive in bursts of N, measuring the burst's
+        queue rather than the conductor."""
         latencies: list[float] = []
         errors = 0
         used: list[str] = []
         exhausted = False
         stop_at = time.monotonic() + seconds
 
+        jitter = random.Random(concurrency)  # the same schedule for every target
+
         async def slot() -> None:
             nonlocal errors, exhausted
+            if think:
+                await asyncio.sleep(jitter.uniform(0.0, think))
             while time.monotonic() < stop_at and (limit is None or len(used) < limit):
                 boot = self._next()
                 if boot is None:
@@ -128,7 +136,7 @@ class BootDriver:
                 except TimeoutError:
                     errors += 1
                 if think:
-                    await asyncio.sleep(think)
+                    await asyncio.sleep(think * jitter.uniform(0.5, 1.5))
 
         cpu0, t0 = own_cpu(), time.monotonic()
         slots = asyncio.gather(*(slot() for _ in range(concurrency)))
