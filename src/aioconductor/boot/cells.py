@@ -43,6 +43,7 @@ class CellDatabases:
         self._main = main
         self._main_url = settings.async_database_url()
         self._by_url: dict[str, Database] = {}
+        self._every: list[Database] | None = None
         self._lock = asyncio.Lock()
 
     def for_cell(self, cell: Primitive) -> Database:
@@ -67,7 +68,11 @@ class CellDatabases:
     async def every_cell(
         self, ctx: RequestContext, api_db: Database, url_defaults: UrlDefaults
     ) -> list[Database]:
-        """Every cell's database (cell0 included), in the mappings' order (load_cells)."""
+        """Every cell's database (cell0 included), in the mappings' order. Read once and
+        kept, as nova's `load_cells` keeps its CELLS (a new cell needs a restart in nova too):
+        the quota recheck and the compute version cap ask for it on every boot."""
+        if self._every is not None:
+            return self._every
         from aioconductor.objects import cell_mapping
 
         call = ClassCall(
@@ -78,7 +83,10 @@ class CellDatabases:
             url_defaults=url_defaults,
         )
         cells = await cell_mapping.get_all(call)
-        return [self.for_cell(cell) for cell in cells["nova_object.data"]["objects"]]
+        every = [self.for_cell(cell) for cell in cells["nova_object.data"]["objects"]]
+        if every:  # nova reads again while there is none
+            self._every = every
+        return every
 
     @property
     def opened(self) -> list[Database]:
@@ -87,6 +95,6 @@ class CellDatabases:
 
     async def close(self) -> None:
         async with self._lock:
-            pools, self._by_url = list(self._by_url.values()), {}
+            pools, self._by_url, self._every = list(self._by_url.values()), {}, None
         for db in pools:
             await db.close()

@@ -129,28 +129,13 @@ class PlacementClient:
                 log.info("Deleted allocations for %s %s", consumer_type, instance_uuid)
                 return True
             if r.status_code != 404:
-                log.warning(
-                    "Unable to delete allocation for %s %s: (%d %s)",
-                    consumer_type,
-                    instance_uuid,
-                    r.status_code,
-                    r.text,
-                )
-                raise AllocationDeleteFailed(consumer_uuid=instance_uuid, error=r.text)
+                raise _unable(r, consumer_type, instance_uuid)
             return False
         r = await self._request(
             "GET", url, version=CONSUMER_GENERATION_VERSION, global_request_id=request_id
         )
         if not r:
-            log.warning(
-                "Unable to delete allocation for %s %s. Got %d while retrieving existing "
-                "allocations: (%s)",
-                consumer_type,
-                instance_uuid,
-                r.status_code,
-                r.text,
-            )
-            raise AllocationDeleteFailed(consumer_uuid=instance_uuid, error=r.text)
+            raise _unable(r, consumer_type, instance_uuid, " while retrieving existing allocations")
         allocations = r.json()
         if allocations["allocations"] == {}:
             log.debug(
@@ -169,14 +154,20 @@ class PlacementClient:
         if r.status_code == 204:
             log.info("Deleted allocation for %s %s", consumer_type, instance_uuid)
             return True
-        log.warning(
-            "Unable to delete allocation for %s %s: (%d %s)",
-            consumer_type,
-            instance_uuid,
-            r.status_code,
-            r.text,
-        )
-        raise AllocationDeleteFailed(consumer_uuid=instance_uuid, error=r.text)
+        raise _unable(r, consumer_type, instance_uuid)
+
+
+def _unable(r: Any, consumer_type: str, instance_uuid: str, when: str = "") -> Exception:
+    """Logged as nova's report client logs it; the failure it raises."""
+    log.warning(
+        "Unable to delete allocation for %s %s%s: (%d %s)",
+        consumer_type,
+        instance_uuid,
+        when,
+        r.status_code,
+        r.text,
+    )
+    return AllocationDeleteFailed(consumer_uuid=instance_uuid, error=r.text)
 
 
 def _cert(options: PlacementOptions) -> str | tuple[str, str] | None:

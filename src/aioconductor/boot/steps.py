@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 CREATE_ACTION = "create"
 
 
-def _class_call(
+def class_call(
     ctx: RequestContext, db: Database, objname: str, services: BootServices
 ) -> ClassCall:
     return ClassCall(
@@ -51,7 +51,7 @@ def _class_call(
     )
 
 
-def _instance_call(
+def instance_call(
     ctx: RequestContext, db: Database, obj: ObjectPrimitive, services: BootServices
 ) -> InstanceCall:
     return InstanceCall(
@@ -77,7 +77,7 @@ async def notify_building(
     """compute.instance.update / instance.update from nothing to building, as the conductor.
     The notification reads the instance, never changes what is cast."""
     obj = ObjectPrimitive.from_wire(copy.deepcopy(instance))
-    await instance_update.notify_building(_instance_call(ctx, db, obj, services))
+    await instance_update.notify_building(instance_call(ctx, db, obj, services))
 
 
 def new_instance(build_request: Primitive) -> Primitive:
@@ -86,7 +86,7 @@ def new_instance(build_request: Primitive) -> Primitive:
 
 async def host_mapping(services: BootServices, ctx: RequestContext, host: str) -> Primitive:
     """HostMapping.get_by_host; HostMappingNotFound when the host is not mapped."""
-    call = _class_call(ctx, services.api_db, "HostMapping", services)
+    call = class_call(ctx, services.api_db, "HostMapping", services)
     return await cell_lookups.get_by_host(call, host)
 
 
@@ -170,7 +170,7 @@ def no_tags() -> Primitive:
 async def action_start(
     services: BootServices, db: Database, ctx: RequestContext, uuid: str
 ) -> None:
-    call = _class_call(ctx, db, "InstanceAction", services)
+    call = class_call(ctx, db, "InstanceAction", services)
     await instance_action.action_start(call, uuid, CREATE_ACTION, want_result=False)
 
 
@@ -184,9 +184,9 @@ async def failed_event(
     failure: RecordedFailure,
 ) -> None:
     """An action event started and finished with the failure (conductor's cell0 record)."""
-    start = _class_call(ctx, db, "InstanceActionEvent", services)
+    start = class_call(ctx, db, "InstanceActionEvent", services)
     await instance_action.event_start(start, uuid, event, want_result=False, host=host)
-    finish = _class_call(ctx, db, "InstanceActionEvent", services)
+    finish = class_call(ctx, db, "InstanceActionEvent", services)
     await instance_action.event_finish_with_failure(
         finish,
         uuid,
@@ -226,7 +226,7 @@ async def destroy_instance(
     """Instance.destroy of an instance we created; gone already is fine."""
     obj = ObjectPrimitive.from_wire(instance)
     with contextlib.suppress(InstanceNotFound):
-        await instance_destroy.destroy(_instance_call(ctx, db, obj, services))
+        await instance_destroy.destroy(instance_call(ctx, db, obj, services))
 
 
 async def destroy_build_request(services: BootServices, ctx: RequestContext, uuid: str) -> bool:

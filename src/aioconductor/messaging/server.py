@@ -78,6 +78,14 @@ class RpcServer:
         self._slot_count = settings.prefetch_count
         self._slots = asyncio.Semaphore(self._slot_count)
         self._dedup = DuplicateFilter(settings.aio.duplicate_window)
+        # only a notification bound for a broker can be overtaken; otherwise no call pays
+        # for keeping the order (notifications/ordering.py)
+        notes = settings.notifications
+        self._notifications_ordered = bool(
+            {"messaging", "messagingv2"} & set(notes.sending_drivers)
+            and (notes.legacy or notes.versioned)
+            and settings.aio.notification_reply_wait > 0
+        )
         self._stopping = False
         self._idle = asyncio.Event()
         self._idle.set()
@@ -373,7 +381,10 @@ class RpcServer:
         notifications: list[asyncio.Future[None]] = []
         try:
             try:
-                with ordering.collecting() as notifications:
+                if self._notifications_ordered:
+                    with ordering.collecting() as notifications:
+                        result = await self._dispatcher.dispatch(request)
+                else:
                     result = await self._dispatcher.dispatch(request)
             except NotNative as not_native:
                 if self._forwarder is None or message.exchange != self.settings.control_exchange:
