@@ -329,6 +329,9 @@ def run(side: Side, scenario: Scenario, uuids: list[str], request_id: str) -> Ou
         time.sleep(1.0)  # the cast follows the build request's delete
     finally:
         stop_process(scheduler)  # type: ignore[arg-type]
+    if scenario.reschedule:
+        # a loaded machine: the build cast the reschedule starts from may still be on its way
+        _wait_for_message(amqp, f"compute.{COMPUTE_HOST}")
     casts = asyncio.run(_drain(amqp, f"compute.{COMPUTE_HOST}"))
     casts += asyncio.run(_drain(amqp, f"compute.{ALTERNATE_HOST}"))
     if scenario.reschedule:
@@ -356,10 +359,10 @@ def _vm_states(side: Side) -> list[str]:
 def _reschedule(side: Side, scenario: Scenario, boot_casts: list[dict[str, Any]]) -> list[Any]:
     """The first compute's build fails: it casts build_instances with its alternates; the
     casts that follow (to the alternate), once the conductor is done."""
+    amqp = side.url("amqp")
     first = next(c for c in boot_casts if c["args"]["node"] == f"{COMPUTE_HOST}-node")
     if scenario.reschedule == "full":
         side.placement.full.add(ALTERNATE_NODE_UUID)
-    amqp = side.url("amqp")
     asyncio.run(_declare_compute_queue(amqp, side.exchange, COMPUTE_HOST))
     asyncio.run(_declare_compute_queue(amqp, side.exchange, ALTERNATE_HOST))
     run_nova_script(
@@ -367,14 +370,34 @@ def _reschedule(side: Side, scenario: Scenario, boot_casts: list[dict[str, Any]]
         {"conf": str(side.conf), "cast": first, "attempts": scenario.attempts},
     )
     deadline = time.monotonic() + 30
-    found: list[Any] = []
     while time.monotonic() < deadline:
-        found += asyncio.run(_drain(amqp, f"compute.{ALTERNATE_HOST}"))
-        asyncio.run(_declare_compute_queue(amqp, side.exchange, ALTERNATE_HOST))
-        if found or "error" in _vm_states(side):
+        if _count(amqp, f"compute.{ALTERNATE_HOST}") or "error" in _vm_states(side):
             break
         time.sleep(0.3)
     time.sleep(1.0)  # anything after the cast or the fault (the networks' save)
-    found += asyncio.run(_drain(amqp, f"compute.{ALTERNATE_HOST}"))
+    found = asyncio.run(_drain(amqp, f"compute.{ALTERNATE_HOST}"))
     found += asyncio.run(_drain(amqp, f"compute.{COMPUTE_HOST}"))
     return found
+
+
+def _count(url: str, queue_name: str) -> int:
+    """Messages waiting on a queue (it stays: draining deletes it, and a cast that came
+    while it was gone would be lost)."""
+
+    async def count() -> int:
+        connection = await aio_pika.connect(url)
+        try:
+            channel = await connection.channel()
+            queue = await channel.declare_queue(queue_name, passive=True)
+            return int(queue.declaration_result.message_count or 0)
+        finally:
+            await connection.close()
+
+    return asyncio.run(count())
+
+
+def _wait_for_message(url: str, queue_name: str, limit: float = 30.0) -> None:
+    deadline = time.monotonic() + limit
+    while not _count(url, queue_name):
+        assert time.monotonic() < deadline, f"nothing reached {queue_name} in {limit:.0f} s"
+        time.sleep(0.3)

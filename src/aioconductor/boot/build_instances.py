@@ -10,13 +10,12 @@ goes to ERROR with a fault. This runs in the instance's own cell: its compute ca
 own conductor (nova never targets this method at another cell).
 
 Forwarded whole, before anything is written (boot/gate.py `why_reschedule_forwarded`):
-the requests of old computes, server groups, resource requests mapped to providers,
-Cyborg, and volumes with attachments (their attachment is checked with Cinder). A failure
-needs two things we do not build, a Neutron deallocation (when the compute did not do it
-already) and the failure's notifications; with a legacy conductor configured such a
-request is then forwarded whole, which is safe because every failure is found before the
-first write (a refused claim writes nothing). Without one, the failure is recorded as nova
-records it and what was skipped is logged.
+the requests of old computes, server groups, Cyborg, and volumes with attachments (their
+attachment is checked with Cinder). A failure needs two things we do not build, a Neutron
+deallocation (when the compute did not do it already) and the failure's notifications;
+with a legacy conductor configured such a request is then forwarded whole, which is safe
+because every failure is found before the first write (a refused claim writes nothing).
+Without one, the failure is recorded as nova records it and what was skipped is logged.
 """
 
 from __future__ import annotations
@@ -32,6 +31,7 @@ from aioconductor.boot.failures import recorded
 from aioconductor.boot.legacy_filters import (
     MaxRetriesExceeded,
     data,
+    fill_provider_mapping,
     limits_dict,
     populate_filter_properties,
     populate_retry,
@@ -127,6 +127,9 @@ async def build_instances(
                         user_id=data(spec_obj).get("user_id") or ctx.user_id,
                         allocation_request_version=str(chosen.get("allocation_request_version")),
                     )
+                    if available:
+                        # the claim moved the allocation: map the request groups anew
+                        fill_provider_mapping(request_spec, chosen)
                 except Exception as exc:
                     await reschedule.fail(instance, exc, raised=True)
                     return

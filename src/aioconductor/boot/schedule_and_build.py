@@ -26,6 +26,7 @@ from aioconductor.boot.cells import CellDatabases, cell_uuid
 from aioconductor.boot.failures import recorded
 from aioconductor.boot.legacy_filters import (
     data,
+    fill_provider_mapping,
     legacy_filter_properties,
     limits_dict,
     populate_filter_properties,
@@ -238,6 +239,11 @@ async def _build(
     props = legacy_filter_properties(data(plan.spec))
     populate_retry(props, uuid, services.settings.boot.max_attempts)
     populate_filter_properties(props, chosen)
+    try:
+        fill_provider_mapping(plan.spec, chosen)
+    except Exception as exc:
+        await _cleanup_build_artifacts(services, ctx, exc, created, block_device_mapping, tags)
+        raise
 
     # from nothing to building, as the conductor (before the action, BDMs and tags exist)
     await steps.notify_building(services, cell_db, ctx, instance)
