@@ -96,6 +96,18 @@ def legacy_payload(
     old_display_name: str | None,
     image_ref_url: str | None,
 ) -> dict[str, Any]:
+    payload = info_from_instance(instance, image_ref_url)
+    payload.update(state_fields)
+    payload["audit_period_beginning"] = audit[0].strftime(_STRTIME)
+    payload["audit_period_ending"] = audit[1].strftime(_STRTIME)
+    if old_display_name:
+        payload["old_display_name"] = old_display_name
+    return payload
+
+
+def info_from_instance(instance: Mapping[str, Any], image_ref_url: str | None) -> dict[str, Any]:
+    """nova.notifications.info_from_instance without network info: every legacy instance
+    notification's fields."""
     flavor = _data(instance["flavor"])
     system_metadata = instance.get("system_metadata") or {}
     progress = instance.get("progress")
@@ -135,11 +147,6 @@ def legacy_payload(
         "image_meta": {k[6:]: v for k, v in system_metadata.items() if k.startswith("image_")},
         "metadata": instance.get("metadata"),
     }
-    payload.update(state_fields)
-    payload["audit_period_beginning"] = audit[0].strftime(_STRTIME)
-    payload["audit_period_ending"] = audit[1].strftime(_STRTIME)
-    if old_display_name:
-        payload["old_display_name"] = old_display_name
     return payload
 
 
@@ -152,6 +159,28 @@ def versioned_payload(
     block_devices: list[dict[str, Any]] | None,
     shares: list[dict[str, Any]] | None,
 ) -> dict[str, Any]:
+    data = instance_payload_data(instance, ctx_raw, block_devices, shares)
+    data["state_update"] = _payload("InstanceStateUpdatePayload", "1.0", dict(state_fields))
+    data["audit_period"] = _payload(
+        "AuditPeriodPayload",
+        "1.0",
+        {
+            "audit_period_beginning": dt_to_wire(audit[0]),
+            "audit_period_ending": dt_to_wire(audit[1]),
+        },
+    )
+    data["old_display_name"] = old_display_name
+    data["tags"] = [_data(tag)["tag"] for tag in _data(instance.get("tags")).get("objects", [])]
+    return _payload("InstanceUpdatePayload", UPDATE_PAYLOAD_VERSION, data)
+
+
+def instance_payload_data(
+    instance: Mapping[str, Any],
+    ctx_raw: Mapping[str, Any],
+    block_devices: list[dict[str, Any]] | None,
+    shares: list[dict[str, Any]] | None,
+) -> dict[str, Any]:
+    """InstancePayload's fields (1.9), which every versioned instance payload has."""
     data: dict[str, Any] = {}
     for field, source in _INSTANCE_SCHEMA.items():
         data[field] = instance.get(source)
@@ -169,18 +198,7 @@ def versioned_payload(
     data["action_initiator_user"] = user
     data["action_initiator_project"] = project
     data["locked_reason"] = (instance.get("system_metadata") or {}).get("locked_reason")
-    data["state_update"] = _payload("InstanceStateUpdatePayload", "1.0", dict(state_fields))
-    data["audit_period"] = _payload(
-        "AuditPeriodPayload",
-        "1.0",
-        {
-            "audit_period_beginning": dt_to_wire(audit[0]),
-            "audit_period_ending": dt_to_wire(audit[1]),
-        },
-    )
-    data["old_display_name"] = old_display_name
-    data["tags"] = [_data(tag)["tag"] for tag in _data(instance.get("tags")).get("objects", [])]
-    return _payload("InstanceUpdatePayload", UPDATE_PAYLOAD_VERSION, data)
+    return data
 
 
 def flavor_payload(flavor: Mapping[str, Any]) -> dict[str, Any]:
