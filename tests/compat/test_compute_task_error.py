@@ -148,7 +148,9 @@ CASES = {
     "host_mapping-unversioned-messaging": ("host_mapping", "unversioned", ["messaging"], 1),
     # a reschedule over the limit: versioned only, on a notification transport of its own
     "max_retries-versioned-other-vhost": ("max_retries", "versioned", ["messagingv2"], 1),
-    # noop beside a real driver changes nothing; noop alone sends nothing
+    # a NUMA topology in the spec (dict-compatible objects, sets, the cells' payloads)
+    "no_valid_host-numa-both-messaging": ("no_valid_host", "both", ["messaging"], 1),
+    # noop alone sends nothing
     "no_valid_host-both-noop": ("no_valid_host", "both", ["noop"], 1),
 }
 
@@ -179,6 +181,7 @@ def test_compute_task_error_notifications_match_nova(
         "config_file": str(conf),
         "instance_uuid": instance_uuid,
         "failure": failure,
+        "numa": "numa" in case,
         "context": {
             "user_id": "u-cte",
             "project_id": "p-cte",
@@ -205,6 +208,12 @@ def test_compute_task_error_notifications_match_nova(
         for n, (mine, nova) in enumerate(zip(ours[queue], theirs[queue], strict=True)):
             have, want = _comparable(mine), _comparable(nova)
             assert have == want, (queue, n, diff(have, want))
+    if "numa" in case:  # the topology really is in both payloads
+        legacy = theirs[f"n_{tag}.error"][0]["body"]["payload"]["instance_properties"]
+        assert legacy["numa_topology"]["cells"][0]["pcpuset"] == [0, 1]
+        spec = theirs[f"vn0_{tag}.error"][0]["body"]["payload"]["nova_object.data"]
+        numa = spec["request_spec"]["nova_object.data"]["numa_topology"]["nova_object.data"]
+        assert numa["cells"][0]["nova_object.data"]["cpu_policy"] == "dedicated"
     # nova spoke where the settings say it does: neither side may go quiet where it speaks
     sending = "noop" not in drivers
     assert bool(theirs[f"n_{tag}.error"]) == (sending and fmt != "versioned")

@@ -9,13 +9,15 @@ the fault) is stubbed: only its notifications are compared.
 Job (JSON on stdin): config_file, instance_uuid, failure ("no_valid_host": the scheduler's
 NoValidHost over RPC, from the stub scheduler job `scheduler`; "host_mapping": nova's
 HostMappingNotFound from the API database; "max_retries": populate_retry's
-MaxRetriesExceeded), context {user_id, project_id, request_id, roles}.
+MaxRetriesExceeded), context {user_id, project_id, request_id, roles}, numa (a pinned
+one-node flavor: the spec carries a NUMA topology).
 
 Prints what the other side needs: the context's dict, the legacy request spec (objects as
 their primitives), the RequestSpec `from_primitives` builds from it (a primitive), and the
 exception (class, module, message, kwargs, args, remote traceback lines).
 """
 
+import contextlib
 import datetime
 import json
 import subprocess
@@ -52,9 +54,10 @@ def _primitive(value):
     return value
 
 
-def _spec(ctx, uuid):
+def _spec(ctx, uuid, numa):
     from nova import objects
     from nova.objects import base
+    from nova.virt import hardware
 
     flavor = objects.Flavor(
         id=7, flavorid="fl-7", name="m1.oracle", memory_mb=512, vcpus=2, root_gb=1,
@@ -64,8 +67,12 @@ def _spec(ctx, uuid):
         created_at=datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC),
         updated_at=None, deleted_at=None, deleted=False,
     )  # fmt: skip
+    topology = None
+    if numa:  # nova-api's numa_get_constraints for a pinned, one-node flavor
+        flavor.extra_specs = {"hw:numa_nodes": "1", "hw:cpu_policy": "dedicated"}
+        topology = hardware.numa_get_constraints(flavor, objects.ImageMeta.from_dict(IMAGE))
     spec = objects.RequestSpec.from_components(
-        ctx, uuid, IMAGE, flavor, None, objects.InstancePCIRequests(requests=[]),
+        ctx, uuid, IMAGE, flavor, topology, objects.InstancePCIRequests(requests=[]),
         {"scheduler_hints": {"group": "x"}, "instance_type": flavor}, None, "az1",
         security_groups=objects.SecurityGroupList(objects=[objects.SecurityGroup(name="default")]),
         port_resource_requests=[], request_level_params=objects.RequestLevelParams(),
@@ -122,13 +129,11 @@ def main() -> None:
         user_id=c["user_id"], project_id=c["project_id"], request_id=c["request_id"],
         roles=c["roles"], is_admin=False,
     )  # fmt: skip
-    spec = _spec(ctx, job["instance_uuid"])
+    spec = _spec(ctx, job["instance_uuid"], job.get("numa", False))
     # _bury_in_cell0 reads cell0's mapping with this context first (the oslo.db facade
     # leaves its mark on the context the spec's objects hold)
-    try:
+    with contextlib.suppress(exception.CellMappingNotFound):
         objects.CellMapping.get_by_uuid(ctx, objects.CellMapping.CELL0_UUID)
-    except exception.CellMappingNotFound:
-        pass
     try:
         _raise(job, ctx, spec)
     except Exception as exc:
