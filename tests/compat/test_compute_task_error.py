@@ -31,6 +31,7 @@ from aioconductor.messaging.amqp.connection import Connection
 from aioconductor.messaging.connection import robust_connection
 from aioconductor.notifications.compute_task_error import notify_compute_task_error
 from aioconductor.notifications.notifier import Notifier
+from tests.compat.notification_logs import assert_same_lines, capturing, nova_lines
 from tests.compat.notification_queues import by_shape, collect
 from tests.compat.nova_processes import (
     api_database_conf,
@@ -112,8 +113,8 @@ async def _send_ours(conf: Path, answer: dict[str, Any], exc: BaseException) -> 
             RequestContext.from_wire(copy.deepcopy(answer["context"])),
             answer["instance_uuid"],
             "build_instances",
-            answer["legacy_spec"],
-            answer["request_spec"],
+            _reversed(answer["legacy_spec"]),
+            _reversed(answer["request_spec"]),
             "error",
             exc,
         )
@@ -122,8 +123,21 @@ async def _send_ours(conf: Path, answer: dict[str, Any], exc: BaseException) -> 
         await connection.close()
 
 
+def _reversed(value: Any) -> Any:
+    """Every dict's keys in the reverse order: what nova writes must not depend on the order
+    the caller built its dicts in (the log driver's text shows it)."""
+    if isinstance(value, dict):
+        return {k: _reversed(v) for k, v in reversed(value.items())}
+    if isinstance(value, list):
+        return [_reversed(v) for v in value]
+    return value
+
+
 def _comparable(message: dict[str, Any]) -> dict[str, Any]:
-    shaped = by_shape(message)
+    return _normalized(by_shape(message))
+
+
+def _normalized(shaped: dict[str, Any]) -> dict[str, Any]:
     payload = shaped["body"]["payload"]
     data = payload.get("nova_object.data") if isinstance(payload, dict) else None
     if isinstance(data, dict) and isinstance(data.get("reason"), dict):
@@ -195,11 +209,16 @@ def test_compute_task_error_notifications_match_nova(
             "record": str(tmp_path / "scheduler.jsonl"),
         },
     }
+    job["log_file"] = str(tmp_path / "nova-log.jsonl")
     answer = run_nova_script("compute_task_error.py", job)
     answer["instance_uuid"] = instance_uuid
     theirs = collect(queues, url=url)
     exc = _our_exception(failure, answer["exception"])
-    asyncio.run(_send_ours(conf, answer, exc))
+    with capturing() as lines:
+        asyncio.run(_send_ours(conf, answer, exc))
+    # the log driver: the same lines, or none on both sides
+    assert_same_lines(lines, nova_lines(tmp_path / "nova-log.jsonl"), _normalized)
+    assert bool(lines) == ("log" in drivers)
     ours = collect(queues, expect={q: len(m) for q, m in theirs.items()}, wait=10, url=url)
     for queue in queues:
         assert [m["body"]["event_type"] for m in ours[queue]] == [

@@ -21,8 +21,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from aioconductor.context import RequestContext
+from aioconductor.notifications import field_order
 from aioconductor.notifications.exception_payload import exception_payload, nova_exception
-from aioconductor.notifications.legacy_primitive import perfect_time, to_primitive
+from aioconductor.notifications.legacy_primitive import (
+    FIELD_ORDER,
+    in_order,
+    perfect_time,
+    to_primitive,
+)
 from aioconductor.notifications.notifier import Notifications
 from aioconductor.notifications.request_spec_payload import payload, request_spec_payload
 
@@ -30,6 +36,13 @@ log = logging.getLogger(__name__)
 
 COMPUTE_TASK_PAYLOAD_VERSION = "1.0"
 _IMAGE_TIMES = ("created_at", "updated_at")  # ImageMeta's DateTime fields
+# to_legacy_request_spec_dict's key order, and its instance properties'
+_SPEC_ORDER = ("num_instances", "image", "instance_properties", "instance_type")
+_PROPERTIES_ORDER = ("numa_topology", "pci_requests", "project_id", "user_id",
+                     "availability_zone", "uuid", "root_gb", "ephemeral_gb", "memory_mb",
+                     "vcpus")  # fmt: skip
+# ImageMetaProps' order is its payload's (which leaves out one secret's uuid)
+_PROPS_ORDER = field_order.FIELD_ORDER["ImageMetaPropsPayload"]
 
 
 async def notify_compute_task_error(
@@ -98,11 +111,16 @@ def legacy_payload(
     vm_state: str,
     reason: str,
 ) -> dict[str, Any]:
-    spec = dict(legacy_spec or {})
+    spec = in_order(legacy_spec or {}, _SPEC_ORDER)
     image = spec.get("image")
     if isinstance(image, Mapping):
-        spec["image"] = {k: perfect_time(v) if k in _IMAGE_TIMES else v for k, v in image.items()}
+        image = {k: perfect_time(v) if k in _IMAGE_TIMES else v for k, v in image.items()}
+        if isinstance(image.get("properties"), Mapping):
+            image["properties"] = in_order(image["properties"], _PROPS_ORDER)
+        spec["image"] = in_order(image, FIELD_ORDER["ImageMeta"])
     properties = spec.get("instance_properties", {})
+    if isinstance(properties, Mapping):
+        properties = spec["instance_properties"] = in_order(properties, _PROPERTIES_ORDER)
     raw = {
         "request_spec": spec,
         "instance_properties": properties,

@@ -36,8 +36,31 @@ DATETIME_FIELDS: dict[str, frozenset[str]] = {
     "CellMapping": frozenset({"created_at", "updated_at"}),
     "ComputeNode": frozenset({"created_at", "updated_at", "deleted_at"}),
 }
+# field order (nova 34.0.0's classes) of the objects a legacy request spec carries: the
+# order to_primitive writes them in
+FIELD_ORDER: dict[str, tuple[str, ...]] = {
+    "Flavor": ("id", "name", "memory_mb", "vcpus", "root_gb", "ephemeral_gb", "flavorid",
+               "swap", "rxtx_factor", "vcpu_weight", "disabled", "is_public", "extra_specs",
+               "projects", "description", "created_at", "updated_at", "deleted_at", "deleted"),
+    "InstanceNUMATopology": ("id", "instance_uuid", "cells", "emulator_threads_policy"),
+    "InstanceNUMACell": ("id", "cpuset", "pcpuset", "cpuset_reserved", "memory", "pagesize",
+                         "cpu_topology", "cpu_pinning_raw", "cpu_policy", "cpu_thread_policy"),
+    "VirtCPUTopology": ("sockets", "cores", "threads"),
+    "InstancePCIRequests": ("instance_uuid", "requests"),
+    "InstancePCIRequest": ("count", "spec", "alias_name", "is_new", "request_id",
+                           "requester_id", "numa_policy"),
+    "ImageMeta": ("id", "name", "status", "visibility", "protected", "checksum", "owner", "size",
+                  "virtual_size", "container_format", "disk_format", "created_at", "updated_at",
+                  "tags", "direct_url", "min_ram", "min_disk", "properties"),
+}  # fmt: skip
 _CATALOG_TYPES = ("image", "block-storage", "volumev3", "key-manager", "placement", "network",
                   "accelerator", "sharev2")  # fmt: skip
+
+
+def in_order(values: Mapping[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
+    """`values` with the keys `order` names first, in that order, then the rest as they came."""
+    rank = {name: n for n, name in enumerate(order)}
+    return dict(sorted(values.items(), key=lambda kv: rank.get(kv[0], len(rank))))
 
 
 def perfect_time(value: Any) -> Any:
@@ -137,6 +160,7 @@ def _object(primitive: Mapping[str, Any], ctx_raw: Mapping[str, Any], level: int
     data = primitive.get("nova_object.data") or {}
     times = DATETIME_FIELDS.get(name, frozenset())
     fields = {k: perfect_time(v) if k in times else v for k, v in data.items()}
+    fields = in_order(fields, FIELD_ORDER.get(name, ()))
     if name in DICT_COMPAT:
         return {k: to_primitive(v, ctx_raw, level) for k, v in fields.items()}
     attributes: dict[str, Any] = {

@@ -34,6 +34,8 @@ from aioconductor.messaging.amqp.connection import AmqpError, Channel, Connectio
 from aioconductor.messaging.amqp.robust import RobustConnection
 from aioconductor.messaging.topology import QueueSpec, control_exchange, queue_arguments
 from aioconductor.notifications import wire
+from aioconductor.notifications.field_order import ordered
+from aioconductor.notifications.masking import mask_dict
 from aioconductor.notifications.ordering import settle, tracked
 from aioconductor.observability.metrics import NOTIFICATIONS_DROPPED, NOTIFICATIONS_SENT
 from aioconductor.observability.throttle import ThrottledLog
@@ -46,8 +48,6 @@ PUBLISH_DEADLINE = 10.0
 _RETRY_PAUSE_MAX = 5.0
 _STOP_FLUSH_SECONDS = 5.0
 _LOG_BASE = "oslo.messaging.notification"  # oslo's LogDriver logger, kept for operators
-_SECRET_KEYS = ("password", "adminpass", "admin_pass", "auth_token", "new_pass", "secret",
-                "token", "configdrive", "private_key", "encrypted_key")  # fmt: skip
 
 
 class Notifications(Protocol):
@@ -229,6 +229,8 @@ class Notifier:
         versioned: bool,
         priority: str,
     ) -> None:
+        if versioned:  # the text nova writes: its payloads' fields in their classes' order
+            payload = ordered(payload)
         message = wire.notification(publisher_id, event_type, priority, payload)
         if self._log_driver:
             _log_notification(message, priority)
@@ -358,16 +360,4 @@ def _log_notification(message: dict[str, Any], priority: str) -> None:
     logger = logging.getLogger(f"{_LOG_BASE}.{message['event_type']}")
     method = getattr(logger, priority.lower(), None)
     if method is not None:
-        method(json.dumps(_masked(message), default=str))
-
-
-def _masked(value: Any) -> Any:
-    """strutils.mask_dict_password, for the keys a nova payload can carry."""
-    if isinstance(value, dict):
-        return {
-            k: "***"
-            if not isinstance(v, dict) and any(s in str(k).lower() for s in _SECRET_KEYS)
-            else _masked(v)
-            for k, v in value.items()
-        }
-    return value
+        method(json.dumps(mask_dict(message), default=str))

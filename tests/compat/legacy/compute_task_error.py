@@ -10,7 +10,8 @@ Job (JSON on stdin): config_file, instance_uuid, failure ("no_valid_host": the s
 NoValidHost over RPC, from the stub scheduler job `scheduler`; "host_mapping": nova's
 HostMappingNotFound from the API database; "max_retries": populate_retry's
 MaxRetriesExceeded), context {user_id, project_id, request_id, roles}, numa (a pinned
-one-node flavor: the spec carries a NUMA topology).
+one-node flavor: the spec carries a NUMA topology), log_file (oslo's log driver's lines, as
+JSON lines).
 
 Prints what the other side needs: the context's dict, the legacy request spec (objects as
 their primitives), the RequestSpec `from_primitives` builds from it (a primitive), and the
@@ -112,6 +113,10 @@ def main() -> None:
     config.parse_args(["compute_task_error", "--config-file", job["config_file"]])
     objects.register_all()
     rpc.init(config.CONF)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import notification_log
+
+    notification_log.capture(job.get("log_file"))
     from nova.compute import utils as compute_utils
     from nova.scheduler import utils as scheduler_utils
 

@@ -10,7 +10,8 @@ rpc.get_notifier('compute'), cctxt, instance, source=CONDUCTOR)`.
 
 Job (JSON on stdin): config_file ([database] is nova's cell, [api_database] set), our_cell
 (database URL), instance_uuid, context {user_id, project_id, request_id, roles}, volume
-(add a volume BDM). Prints the context's dict and the Instance primitive our side destroys.
+(add a volume BDM), metadata (the server's), log_file (oslo's log driver's lines, as JSON
+lines). Prints the context's dict and the Instance primitive our side destroys.
 """
 
 import json
@@ -27,6 +28,10 @@ def main() -> None:
     config.parse_args(["instance_delete_notify", "--config-file", job["config_file"]])
     objects.register_all()
     rpc.init(config.CONF)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import notification_log
+
+    notification_log.capture(job.get("log_file"))
     import nova_api_boot
     from nova.compute import utils as compute_utils
     from nova.objects import fields
@@ -38,7 +43,7 @@ def main() -> None:
     )  # fmt: skip
     uuid = job["instance_uuid"]
     request = nova_api_boot.provision(
-        ctx, [uuid], "r-delete", {"tags": ["t1"], "metadata": {"k": "v"}}
+        ctx, [uuid], "r-delete", {"tags": ["t1"], "metadata": job.get("metadata", {"k": "v"})}
     )
     build_request = request["build_requests"][0]
     cells = {
