@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,6 +45,20 @@ def capturing() -> Iterator[list[Line]]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+
+
+# a line of `aioconductor serve`'s text log: "<date> <time> <pid> <LEVEL> <logger>: <text>"
+_SERVE_LINE = re.compile(
+    rf"^\S+ \S+ \d+ (?P<level>[A-Z]+) (?P<logger>{re.escape(LOGGER)}\.\S+): (?P<message>.*)$"
+)
+
+
+def serve_lines(log: str) -> list[Line]:
+    """The log driver's lines in `aioconductor serve`'s (text) log."""
+    found = (_SERVE_LINE.match(line) for line in log.splitlines())
+    return [
+        {"logger": m["logger"], "level": m["level"], "message": m["message"]} for m in found if m
+    ]
 
 
 def nova_lines(path: Path) -> list[Line]:
