@@ -119,7 +119,7 @@ def legacy_payload(
             image["properties"] = in_order(image["properties"], _PROPS_ORDER)
         spec["image"] = in_order(image, FIELD_ORDER["ImageMeta"])
     properties = spec.get("instance_properties", {})
-    if isinstance(properties, Mapping):
+    if "instance_properties" in spec and isinstance(properties, Mapping):
         properties = spec["instance_properties"] = in_order(properties, _PROPERTIES_ORDER)
     raw = {
         "request_spec": spec,

@@ -10,11 +10,13 @@ shutdown) and logged (throttled), as nova logs and drops a notification it could
 
 Drivers, as `[oslo_messaging_notifications] driver` names them: `messaging` (the bare 1.0
 body), `messagingv2` (the 2.0 envelope), `log` (one line on the logger
-`oslo.messaging.notification.<event_type>`), `noop`. Each AMQP driver publishes to the
-control exchange with routing key `<topic>.<priority>` for every topic, declaring the
-exchange and a queue of the same name first, as oslo's `notify_send` does, so nothing is
-lost before a consumer binds. The transport is the RPC connection, or a connection of its
-own when `[oslo_messaging_notifications] transport_url` is set.
+`oslo.messaging.notification.<event_type>`, the text oslo's LogDriver writes: secrets
+masked by oslo.utils' rules, versioned payloads in their classes' field order), `noop`.
+Each AMQP driver publishes to the control exchange with routing key `<topic>.<priority>`
+for every topic, declaring the exchange and a queue of the same name first, as oslo's
+`notify_send` does, so nothing is lost before a consumer binds. The transport is the RPC
+connection, or a connection of its own when `[oslo_messaging_notifications] transport_url`
+is set.
 """
 
 from __future__ import annotations
