@@ -1,12 +1,10 @@
 """The field order of nova 34.0.0's notification payloads, as `obj_to_primitive` writes
-them (a subclass's own fields first, then its parents'), for the exact text of a message.
-
-Generated from nova 34.0.0's classes (`list(cls.fields)`); a payload not listed keeps its order.
+them (a subclass's own fields first, then its parents'): the builders write their payloads
+in it, so a message's text (the log driver's line) is nova's; tests/unit check them against
+this table. Generated from nova 34.0.0's classes (`list(cls.fields)`).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 FIELD_ORDER: dict[str, tuple[str, ...]] = {
     "InstanceActionPayload": (
@@ -122,19 +120,3 @@ FIELD_ORDER: dict[str, tuple[str, ...]] = {
         "availability_zone", "last_seen_up", "forced_down", "version", "uuid"
     ),
 }  # fmt: skip
-
-
-def ordered(value: Any) -> Any:
-    """A payload primitive with every nested `nova_object.data` in nova's field order."""
-    if isinstance(value, dict):
-        if "nova_object.data" in value and isinstance(value["nova_object.data"], dict):
-            data = {k: ordered(v) for k, v in value["nova_object.data"].items()}
-            order = FIELD_ORDER.get(str(value.get("nova_object.name")))
-            if order is not None:
-                rank = {name: n for n, name in enumerate(order)}
-                data = dict(sorted(data.items(), key=lambda kv: rank.get(kv[0], len(rank))))
-            return {**value, "nova_object.data": data}
-        return {k: ordered(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [ordered(v) for v in value]
-    return value

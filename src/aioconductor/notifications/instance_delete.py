@@ -107,5 +107,6 @@ async def action_payload(call: InstanceCall, instance: dict[str, Any]) -> dict[s
 
         shares = payloads.share_payloads(await share_mapping_rows(call, instance["uuid"]))
     data = payloads.instance_payload_data(instance, call.ctx.raw, block_devices, shares)
-    data["fault"] = None
-    return payload("InstanceActionPayload", ACTION_PAYLOAD_VERSION, data)
+    # InstanceActionPayload's own fields first (request_id is one of them), as nova writes
+    own = {"fault": None, "request_id": data["request_id"]}
+    return payload("InstanceActionPayload", ACTION_PAYLOAD_VERSION, own | data)

@@ -36,7 +36,6 @@ from aioconductor.messaging.amqp.connection import AmqpError, Channel, Connectio
 from aioconductor.messaging.amqp.robust import RobustConnection
 from aioconductor.messaging.topology import QueueSpec, control_exchange, queue_arguments
 from aioconductor.notifications import wire
-from aioconductor.notifications.field_order import ordered
 from aioconductor.notifications.masking import mask_dict
 from aioconductor.notifications.ordering import settle, tracked
 from aioconductor.observability.metrics import NOTIFICATIONS_DROPPED, NOTIFICATIONS_SENT
@@ -231,8 +230,6 @@ class Notifier:
         versioned: bool,
         priority: str,
     ) -> None:
-        if versioned:  # the text nova writes: its payloads' fields in their classes' order
-            payload = ordered(payload)
         message = wire.notification(publisher_id, event_type, priority, payload)
         if self._log_driver:
             _log_notification(message, priority)

@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from aioconductor.notifications.field_order import FIELD_ORDER
 from aioconductor.notifications.instance_payloads import flavor_payload
+from aioconductor.notifications.legacy_primitive import in_order
 
 REQUEST_SPEC_PAYLOAD_VERSION = "1.1"
 IMAGE_PROPS_PAYLOAD_VERSION = "1.20"
@@ -22,6 +24,8 @@ _IMAGE_FIELDS = ("id", "name", "status", "visibility", "protected", "checksum", 
 _IMAGE_PROPS_LEFT_OUT = ("hw_ephemeral_encryption_secret_uuid",)
 _CELL_FIELDS = ("id", "cpuset", "pcpuset", "cpuset_reserved", "memory", "pagesize",
                 "cpu_pinning_raw", "cpu_policy", "cpu_thread_policy")  # fmt: skip
+_CELL_ORDER = ("id", "cpuset", "pcpuset", "cpuset_reserved", "memory", "pagesize",
+               "cpu_topology", "cpu_pinning_raw", "cpu_policy", "cpu_thread_policy")  # fmt: skip
 _PCI_REQUEST_FIELDS = ("count", "spec", "alias_name", "request_id", "numa_policy")
 _GROUP_FIELDS = ("uuid", "name", "user_id", "project_id", "policies", "members", "hosts",
                  "policy", "rules")  # fmt: skip
@@ -61,8 +65,8 @@ def request_spec_payload(spec: Mapping[str, Any]) -> dict[str, Any]:
         "force_hosts": hosts[0] if hosts else None,
         "force_nodes": nodes[0] if nodes else None,
         "ignore_hosts": data.get("ignore_hosts"),
-        "image": image_payload(image) if image else None,
         "instance_group": _group(data.get("instance_group")),
+        "image": image_payload(image) if image else None,
         "numa_topology": _numa(numa, uuid) if numa is not None else None,
         "pci_requests": _pci(pci, uuid) if pci is not None else None,
         "num_instances": data.get("num_instances", 1),
@@ -80,6 +84,7 @@ def image_payload(image: Mapping[str, Any]) -> dict[str, Any]:
     props = {
         k: v for k, v in _data(data.get("properties")).items() if k not in _IMAGE_PROPS_LEFT_OUT
     }
+    props = in_order(props, FIELD_ORDER["ImageMetaPropsPayload"])  # the caller's may differ
     out = {k: data.get(k) for k in _IMAGE_FIELDS}
     out["properties"] = payload("ImageMetaPropsPayload", IMAGE_PROPS_PAYLOAD_VERSION, props)
     return payload("ImageMetaPayload", "1.0", out)
@@ -106,7 +111,6 @@ def _cell(cell: Any) -> dict[str, Any]:
     data = _data(cell)
     out: dict[str, Any] = {k: data.get(k) for k in _CELL_FIELDS}
     topology = data.get("cpu_topology")
-    out["cpu_topology"] = None
     if topology is not None:
         values = _data(topology)
         out["cpu_topology"] = payload(
@@ -114,7 +118,9 @@ def _cell(cell: Any) -> dict[str, Any]:
             "1.0",
             {k: values.get(k) for k in ("sockets", "cores", "threads")},
         )
-    return payload("InstanceNUMACellPayload", "1.2", out)
+    else:
+        out["cpu_topology"] = None
+    return payload("InstanceNUMACellPayload", "1.2", {k: out[k] for k in _CELL_ORDER})
 
 
 def _pci(pci: Any, uuid: Any) -> dict[str, Any]:
@@ -141,7 +147,7 @@ def _destination(destination: Any) -> dict[str, Any] | None:
     if not destination:
         return None
     data = _data(destination)
-    out: dict[str, Any] = {"aggregates": data.get("aggregates")}
+    out: dict[str, Any] = {}  # host, node and cell only when set, then aggregates
     if data.get("host") is not None:
         out["host"] = data["host"]
     if data.get("node") is not None:
@@ -153,6 +159,7 @@ def _destination(destination: Any) -> dict[str, Any] | None:
             "2.0",
             {"uuid": cell.get("uuid"), "name": cell.get("name"), "disabled": cell.get("disabled")},
         )
+    out["aggregates"] = data.get("aggregates")
     return payload("DestinationPayload", "1.0", out)
 
 
