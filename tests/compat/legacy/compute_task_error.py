@@ -13,9 +13,10 @@ MaxRetriesExceeded), context {user_id, project_id, request_id, roles}, numa (a p
 one-node flavor: the spec carries a NUMA topology), log_file (oslo's log driver's lines, as
 JSON lines).
 
-Prints what the other side needs: the context's dict, the legacy request spec (objects as
-their primitives), the RequestSpec `from_primitives` builds from it (a primitive), and the
-exception (class, module, message, kwargs, args, remote traceback lines).
+Prints what the other side needs: the context's dict, the RequestSpec the conductor holds
+(a primitive), the legacy request spec (objects as their primitives) and the RequestSpec
+`from_primitives` builds from it (a primitive), both as nova makes them, and the exception
+(class, module, message, kwargs, args, remote traceback lines).
 """
 
 import contextlib
@@ -144,6 +145,7 @@ def main() -> None:
     except Exception as exc:
         # as the conductor holds them before notifying (nova's payload then sets the
         # instance uuid on the spec's PCI requests)
+        conductor_spec = spec.obj_to_primitive()
         legacy = spec.to_legacy_request_spec_dict()
         legacy_primitive = _primitive(legacy)
         rebuilt = objects.RequestSpec.from_primitives(ctx, legacy, {}).obj_to_primitive()
@@ -160,6 +162,7 @@ def main() -> None:
         remote = type(exc).__module__.endswith("_Remote")
         answer = {
             "context": ctx.to_dict(),
+            "conductor_spec": conductor_spec,
             "legacy_spec": legacy_primitive,
             "request_spec": rebuilt,
             "exception": {
