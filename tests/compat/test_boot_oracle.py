@@ -154,7 +154,21 @@ def compare(ours: Outcome, theirs: Outcome) -> list[str]:
     found += _differences(
         normalized(ours.placement_bodies), normalized(theirs.placement_bodies), "placement body"
     )
+    found += _differences(
+        notification_stream(ours.notifications),
+        notification_stream(theirs.notifications),
+        "notifications",
+    )
     return found
+
+
+def notification_stream(messages: list[dict[str, Any]]) -> list[Any]:
+    """Each queue's notifications, normalized, in a stable order (instances of a
+    multi-create may interleave differently from one run to the next)."""
+    shown = [normalized({k: v for k, v in m.items() if k != "message_id"}) for m in messages]
+    return sorted(
+        shown, key=lambda m: (m["queue"], m.get("event_type"), json.dumps(m, default=str))
+    )
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
@@ -194,5 +208,7 @@ def test_boot_matches_nova_conductor(both: dict[str, Side], scenario: Scenario) 
         assert "build_requests" not in ours.api, (
             f"aioconductor left build requests:\n{both['aio'].tail()}"
         )
+    # nova's notifications are on: the boot's own and its failure paths' are sent
+    assert theirs.notifications, "nova-conductor sent no notification"
     differences = compare(ours, theirs)
     assert not differences, "\n".join(differences[:60]) + f"\n{both['aio'].tail(3000)}"

@@ -11,11 +11,11 @@ own conductor (nova never targets this method at another cell).
 
 Forwarded whole, before anything is written (boot/gate.py `why_reschedule_forwarded`):
 the requests of old computes, server groups, Cyborg, and volumes with attachments (their
-attachment is checked with Cinder). A failure needs two things we do not build, a Neutron
-deallocation (when the compute did not do it already) and the failure's notifications;
-with a legacy conductor configured such a request is then forwarded whole, which is safe
-because every failure is found before the first write (a refused claim writes nothing).
-Without one, the failure is recorded as nova records it and what was skipped is logged.
+attachment is checked with Cinder). A failure may need one thing we do not build, a
+Neutron deallocation (when the compute did not do it already); with a legacy conductor
+configured such a request is then forwarded whole, which is safe because every failure is
+found before the first write (a refused claim writes nothing). Without one, the failure
+is recorded as nova records it and what was skipped is logged.
 """
 
 from __future__ import annotations
@@ -226,8 +226,6 @@ class _Reschedule:
             # the compute deallocates before it reschedules, and marks it so; only when
             # that failed is there anything left for the conductor's own call to Neutron
             missing.append("the Neutron deallocation")
-        if self.services.notifying:
-            missing.append("the compute_task.build_instances error notifications")
         return missing
 
     async def fail(self, instance: Primitive, exc: BaseException, *, raised: bool) -> None:
@@ -240,7 +238,7 @@ class _Reschedule:
         for what in missing:
             log.warning("%s: %s for %s is not done by aioconductor", WHAT, what, uuid)
         failure = recorded(exc, raised=raised)
-        await steps.set_error_with_fault(services, db, ctx, uuid, failure, exc)
+        await steps.set_error_with_fault(services, db, ctx, uuid, failure, exc, self.legacy)
         obj = ObjectPrimitive.from_wire(copy.deepcopy(instance))
         system_metadata = dict(obj.data.get("system_metadata") or {})
         system_metadata["network_allocated"] = "False"
