@@ -141,7 +141,7 @@ class Worker:
         )
         await self.server.start()
         await notifier.start(self.server.connection)
-        if self.api_db is not None:
+        if self.api_db is not None or self.db is not None:
             self._serve_boots(endpoints)
         if forwarder is not None:
             await forwarder.attach(self.server.connection)
@@ -196,12 +196,13 @@ class Worker:
         return drained
 
     def _serve_boots(self, endpoints: list[Any]) -> None:
-        """Boots natively from here on: the scheduler, computes and placement need the
-        server's connection, so they come after it (a boot arriving before is forwarded)."""
+        """Boots (with an API database) and reschedules (with a cell database: a cell
+        conductor serves its computes' reschedules) natively from here on: the scheduler,
+        computes and placement need the server's connection, so they come after it (a boot
+        arriving before is forwarded)."""
         from aioconductor.boot.services import boot_services
 
         assert self.server is not None
-        assert self.api_db is not None
         services, transports, cells = boot_services(
             self.settings,
             self.server.connection,
@@ -214,7 +215,9 @@ class Worker:
         for endpoint in endpoints:
             if isinstance(endpoint, ComputeTaskEndpoint):
                 endpoint.boot = services
-        log.info("serving compute_task.schedule_and_build_instances natively")
+        if self.api_db is not None:
+            log.info("serving compute_task.schedule_and_build_instances natively")
+        log.info("serving compute_task.build_instances natively")
 
     def health(self) -> WorkerHealth:
         status = self.server.status if self.server else None

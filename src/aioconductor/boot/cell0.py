@@ -45,7 +45,7 @@ class Burial:
         self._tags = tags
 
     async def _cell0(self) -> Primitive | None:
-        call = steps.class_call(self._ctx, self._services.api_db, "CellMapping", self._services)
+        call = steps.class_call(self._ctx, self._services.api, "CellMapping", self._services)
         try:
             return await cell_mapping.get_by_uuid(call, CELL0_UUID)
         except CellMappingNotFound:

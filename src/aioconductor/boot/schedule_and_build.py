@@ -44,6 +44,10 @@ from aioconductor.objects.registry import UrlDefaults
 log = logging.getLogger(__name__)
 
 
+class NoApiDatabase(Exception):
+    """A step needs the API database and this conductor has none (a cell conductor)."""
+
+
 class Scheduler(Protocol):
     async def select_destinations(
         self, ctx: RequestContext, spec: Primitive, instance_uuids: list[str]
@@ -80,13 +84,20 @@ class BootServices:
     """What a boot needs besides its request: databases, scheduler, computes, placement."""
 
     settings: Settings
-    api_db: Database
+    api_db: Database | None  # None: a cell conductor, which serves only reschedules
     cells: CellDatabases
     scheduler: Scheduler
     computes: Computes
     placement: Placement
     url_defaults: UrlDefaults = field(default_factory=UrlDefaults)
     notifier: Notifications = NO_NOTIFICATIONS
+
+    @property
+    def api(self) -> Database:
+        """The API database, which every step of a boot needs."""
+        if self.api_db is None:
+            raise NoApiDatabase("[api_database] connection is not set")
+        return self.api_db
 
     @property
     def notifying(self) -> bool:

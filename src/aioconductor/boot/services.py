@@ -57,7 +57,7 @@ class RpcComputes:
         self,
         transports: CellTransports,
         cells: CellDatabases,
-        api_db: Database,
+        api_db: Database | None,
         settings: Settings,
         url_defaults: UrlDefaults,
     ) -> None:
@@ -70,6 +70,7 @@ class RpcComputes:
     async def build_and_run_instance(
         self, cell: Primitive, ctx: RequestContext, **kwargs: Any
     ) -> None:
+        assert self._api_db is not None, "a boot is served only with [api_database]"
         every_cell = await self._cells.every_cell(ctx, self._api_db, self._url_defaults)
         cap = await compute_client.compute_version_cap(self._settings, every_cell)
         client = await self._transports.client_for(cell)
@@ -77,9 +78,15 @@ class RpcComputes:
 
     async def build_and_run_instance_here(self, ctx: RequestContext, **kwargs: Any) -> None:
         """The cast of a reschedule: to a compute of this conductor's own cell, over its own
-        transport (nova's build_instances is never cell-targeted)."""
-        every_cell = await self._cells.every_cell(ctx, self._api_db, self._url_defaults)
-        cap = await compute_client.compute_version_cap(self._settings, every_cell)
+        transport (nova's build_instances is never cell-targeted). A cell conductor (no API
+        database) caps the version by its own cell's computes, as nova's does."""
+        if self._api_db is not None:
+            dbs = await self._cells.every_cell(ctx, self._api_db, self._url_defaults)
+        else:
+            own = self._cells.own
+            assert own is not None, "a reschedule is served only with [database]"
+            dbs = [own]
+        cap = await compute_client.compute_version_cap(self._settings, dbs)
         client = self._transports.own_client()
         await compute_client.build_and_run_instance(client, ctx, version_cap=cap, **kwargs)
 
@@ -156,7 +163,8 @@ def _placement(settings: Settings) -> OnDemandPlacement | NoPlacement:
     if not settings.placement.auth_type:
         reason = "[placement] auth_type is not set: no way to reach placement"
         log.warning(
-            "%s: a server deleted during its scheduling keeps its allocation in placement",
+            "%s: a server deleted during its scheduling keeps its allocation in placement, "
+            "and a reschedule cannot claim an alternate host",
             reason,
         )
         return NoPlacement(reason)
@@ -167,7 +175,7 @@ def boot_services(
     settings: Settings,
     connection: RobustConnection,
     db: Database | None,
-    api_db: Database,
+    api_db: Database | None,
     url_defaults: UrlDefaults,
     notifier: Notifications,
 ) -> tuple[BootServices, CellTransports, CellDatabases]:

@@ -86,31 +86,31 @@ def new_instance(build_request: Primitive) -> Primitive:
 
 async def host_mapping(services: BootServices, ctx: RequestContext, host: str) -> Primitive:
     """HostMapping.get_by_host; HostMappingNotFound when the host is not mapped."""
-    call = class_call(ctx, services.api_db, "HostMapping", services)
+    call = class_call(ctx, services.api, "HostMapping", services)
     return await cell_lookups.get_by_host(call, host)
 
 
 async def instance_mapping(
     services: BootServices, ctx: RequestContext, uuid: str
 ) -> Primitive | None:
-    return await api_records.get_instance_mapping(services.api_db, ctx, uuid, services.url_defaults)
+    return await api_records.get_instance_mapping(services.api, ctx, uuid, services.url_defaults)
 
 
 async def build_request_exists(services: BootServices, ctx: RequestContext, uuid: str) -> bool:
-    return await api_records.build_request_exists(services.api_db, ctx, uuid)
+    return await api_records.build_request_exists(services.api, ctx, uuid)
 
 
 async def destroy_instance_mapping(services: BootServices, ctx: RequestContext, uuid: str) -> None:
     """An orphan mapping goes; none there is fine (nova ignores InstanceMappingNotFound)."""
     with contextlib.suppress(InstanceMappingNotFound):
-        await api_records.destroy_instance_mapping(services.api_db, ctx, uuid)
+        await api_records.destroy_instance_mapping(services.api, ctx, uuid)
 
 
 async def host_availability_zone(
     services: BootServices, ctx: RequestContext, host: str
 ) -> str | None:
     return await api_records.host_availability_zone(
-        services.api_db, ctx, host, services.settings.boot.default_availability_zone
+        services.api, ctx, host, services.settings.boot.default_availability_zone
     )
 
 
@@ -131,9 +131,9 @@ async def recheck_quota(
     project_id: str | None,
     user_id: str | None,
 ) -> None:
-    every_cell = await services.cells.every_cell(ctx, services.api_db, services.url_defaults)
+    every_cell = await services.cells.every_cell(ctx, services.api, services.url_defaults)
     await quota.recheck_instance_quota(
-        services.api_db,
+        services.api,
         every_cell,
         ctx,
         flavor,
@@ -147,7 +147,7 @@ async def recheck_quota(
 async def map_instance_to_cell(
     services: BootServices, ctx: RequestContext, uuid: str, cell: Primitive
 ) -> None:
-    await api_records.map_instance_to_cell(services.api_db, ctx, uuid, cell)
+    await api_records.map_instance_to_cell(services.api, ctx, uuid, cell)
 
 
 async def create_block_device_mappings(
@@ -256,12 +256,12 @@ async def destroy_instance(
 
 async def destroy_build_request(services: BootServices, ctx: RequestContext, uuid: str) -> bool:
     """BuildRequest.destroy; False when it was gone already (BuildRequestNotFound)."""
-    return await api_records.destroy_build_request(services.api_db, ctx, uuid)
+    return await api_records.destroy_build_request(services.api, ctx, uuid)
 
 
 async def destroy_request_spec(services: BootServices, ctx: RequestContext, uuid: str) -> bool:
     """RequestSpec.destroy; False when it was gone already (RequestSpecNotFound)."""
-    return await api_records.destroy_request_spec(services.api_db, ctx, uuid)
+    return await api_records.destroy_request_spec(services.api, ctx, uuid)
 
 
 async def delete_build_request(

@@ -227,7 +227,7 @@ class ComputeTaskEndpoint:
         tags: Any = None,
     ) -> None:
         what = "compute_task.schedule_and_build_instances"
-        if self.boot is None:
+        if self.boot is None or self.boot.api_db is None:
             raise not_native(f"{what} (no [api_database] connection)")
         reason = why_forwarded(build_requests, request_specs, requested_networks)
         if reason is not None:
@@ -268,7 +268,7 @@ class ComputeTaskEndpoint:
         what = "compute_task.build_instances"
         db = self.boot.cells.own if self.boot is not None else None
         if self.boot is None or db is None:
-            raise not_native(f"{what} (no [api_database] or [database] connection)")
+            raise not_native(f"{what} (no [database] connection)")
         reason = why_reschedule_forwarded(
             instances, filter_properties, requested_networks, request_spec, host_lists
         )
