@@ -34,6 +34,7 @@ class ServerRecord:
     delete_seconds: float | None = None  # DELETE to 404
     statuses: list[str] = field(default_factory=list)  # every status seen, in order
     listed: str | None = None  # its status in GET /servers/detail
+    host: str | None = None  # the compute it was ACTIVE on
     rebooted: bool | None = None  # None: not rebooted
     gone: bool = False
     problem: str | None = None  # why it stopped short (first failure only)
@@ -47,7 +48,14 @@ class ServerRecord:
 Stalled = Callable[[], str | None]
 
 
-def run_scenario(api: JsonApi, plan: Plan, stalled: Stalled) -> list[ServerRecord]:
+def run_scenario(
+    api: JsonApi,
+    plan: Plan,
+    stalled: Stalled,
+    after_boot: Callable[[list[ServerRecord]], None] | None = None,
+) -> list[ServerRecord]:
+    """The scenario; `after_boot` looks at the stack once every server has booted, before
+    any is rebooted or deleted."""
     _ensure_flavor(api)
     records = [ServerRecord(f"e2e-seq-{i}", "sequential") for i in range(plan.sequential)]
     batch = [ServerRecord(f"e2e-par-{i}", "parallel") for i in range(plan.parallel)]
@@ -59,6 +67,8 @@ def run_scenario(api: JsonApi, plan: Plan, stalled: Stalled) -> list[ServerRecor
     by_id = {server["id"]: server["status"] for server in listed}
     for record in records:
         record.listed = by_id.get(record.id or "")
+    if after_boot is not None:
+        after_boot(records)
     if plan.reboot:
         for record in records:
             if record.batch == "sequential" and record.boot_seconds is not None:
@@ -104,6 +114,7 @@ def _boot(api: JsonApi, record: ServerRecord, plan: Plan, stalled: Stalled) -> N
     server = _wait_status(api, record, "BUILD", plan.timeout, stalled)
     if server and server["status"] == "ACTIVE":
         record.boot_seconds = time.monotonic() - posted
+        record.host = str(server.get("OS-EXT-SRV-ATTR:host"))
     elif server:
         fault = server.get("fault", {}).get("message")
         record.fail(f"boot ended {server['status']}: {fault}")

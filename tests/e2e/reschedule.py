@@ -1,0 +1,92 @@
+"""The reschedule scenario's checks (`--reschedule`): confs.RESCHEDULE_HOST fails every
+first build (nova's FakeRescheduleDriver), so its nova-compute casts
+`compute_task.build_instances` with the alternates and the server is built elsewhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tests.e2e import confs
+from tests.e2e.clients import JsonApi
+from tests.e2e.scenario import ServerRecord
+from tests.e2e.stack import Stack
+
+BUILD_EVENT = "compute__do_build_and_run_instance"
+# The ERROR records a reschedule makes nova write (and aioconductor, serving build_instances
+# as nova-conductor does): the failing compute's spawn failure with its traceback, the
+# conductor's account of the last host's error.
+SPAWN_FAILED = (
+    "Instance failed to spawn: nova.exception.ComputeResourcesUnavailable: "
+    "Insufficient compute resources: FakeRescheduleDriver."
+)
+EXPECTED_ERRORS = (SPAWN_FAILED, f"Error from last host: {confs.RESCHEDULE_HOST} ")
+
+
+@dataclass
+class AtBoot:
+    """What placement held on the failing host once every server was ACTIVE."""
+
+    allocations: dict[str, object] = field(default_factory=dict)
+
+
+def look_at_boot(stack: Stack, seen: AtBoot) -> None:
+    """Placement's allocations on RESCHEDULE_HOST's provider (none should be left there)."""
+    placement = stack.placement
+    name = confs.RESCHEDULE_HOST
+    providers = placement.get(f"/resource_providers?name={name}")["resource_providers"]
+    for provider in providers:
+        path = f"/resource_providers/{provider['uuid']}/allocations"
+        seen.allocations |= placement.get(path)["allocations"]
+
+
+def build_events(api: JsonApi, server: str) -> list[dict[str, object]]:
+    """The create action's events, in nova's order (with their hosts: microversion 2.62)."""
+    actions = api.get(f"/servers/{server}/os-instance-actions")["instanceActions"]
+    create = next(a for a in actions if a["action"] == "create")
+    path = f"/servers/{server}/os-instance-actions/{create['request_id']}"
+    events: list[dict[str, object]] = api.get(path)["instanceAction"].get("events", [])
+    return events
+
+
+def build_event_results(events: list[dict[str, object]]) -> dict[str, object]:
+    """host -> result of each build event. nova 34 leaves the rescheduled build's event
+    unfinished (result None): both builds record an event of the same name in the same
+    action, and `action_event_finish` finishes the first row of that name, twice."""
+    return {str(e.get("host")): e.get("result") for e in events if e["event"] == BUILD_EVENT}
+
+
+def reschedule_problems(
+    stack: Stack,
+    records: list[ServerRecord],
+    events: dict[str, list[dict[str, object]]],
+    seen: AtBoot,
+    routes: dict[str, dict[str, int]],
+) -> list[str]:
+    """Each server ACTIVE on another host than the failing one, which logged its spawn
+    failure; its create action with a build event on the failing host and one on its own,
+    as nova records them (see `build_event_results`); nothing left allocated on the failing
+    host once the servers are ACTIVE; build_instances served natively (`alone`), or at
+    least received (`legacy`), once per server."""
+    problems = []
+    failing = confs.RESCHEDULE_HOST
+    log = stack.service(f"nova-compute:{failing}").log.read_text(errors="replace")
+    for record in records:
+        if record.boot_seconds is None or record.id is None:
+            continue
+        if record.host == failing:
+            problems.append(f"{record.name}: ACTIVE on {failing}, which fails every first build")
+        if f"[instance: {record.id}] {SPAWN_FAILED}" not in log:
+            problems.append(f"{record.name}: {failing} never failed to spawn it")
+        found = build_event_results(events.get(record.id, []))
+        expected = {failing: "Success", str(record.host): None}
+        if found != expected:
+            problems.append(f"{record.name}: {BUILD_EVENT} host -> result {found}, not {expected}")
+    if seen.allocations:
+        problems.append(f"allocations left on {failing} while ACTIVE elsewhere: {seen.allocations}")
+    booted = sum(1 for r in records if r.boot_seconds is not None)
+    served = routes.get("compute_task.build_instances", {})
+    if stack.mode == "alone" and served.get("native", 0) < booted:
+        problems.append(f"build_instances: {served or 'never received'} for {booted} reschedules")
+    if stack.mode == "legacy" and sum(served.values()) < booted:
+        problems.append(f"build_instances: {served or 'never received'} for {booted} reschedules")
+    return problems
