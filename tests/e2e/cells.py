@@ -18,7 +18,8 @@ def cell_problems(stack: Stack, records: list[ServerRecord]) -> list[str]:
     """Each server's instance row is in its host's cell only (with that host), its instance
     mapping names that cell, its host mapping too, and the host's nova-compute (which
     consumes its cell's vhost only) built it; aioconductor (the superconductor) cast each
-    build to a compute in that compute's cell; with several cells, each cell got a server."""
+    build to a compute in that compute's cell; with several cells, each cell got a server
+    (without `--reschedule`)."""
     problems: list[str] = []
     booted = [r for r in records if r.id and r.host]
     host_cells = stack.host_cells()
@@ -44,7 +45,9 @@ def cell_problems(stack: Stack, records: list[ServerRecord]) -> list[str]:
             problems.append(f"{record.name} on {record.host}: built by {builders}")
         if stack.with_aioconductor:
             problems += _cast_problems(stack, record, casts.get(record.id, []))
-    if stack.layout.split:
+    # a reschedule run sends every boot to the failing compute's cell first, and there
+    # its alternates are
+    if stack.layout.split and not stack.layout.reschedule:
         empty = [cell.name for cell in stack.layout.cells if not landed[cell.name]]
         if empty:
             problems.append(f"no server landed in {empty} (landed: {dict(landed)})")
