@@ -214,6 +214,10 @@ class AllocationDeleteFailed(NovaError):
     msg_fmt = "Failed to delete allocations for consumer %(consumer_uuid)s. Error: %(error)s"
 
 
+class AllocationUpdateFailed(NovaError):
+    msg_fmt = "Failed to update allocations for consumer %(consumer_uuid)s. Error: %(error)s"
+
+
 class InstanceNotFound(NotFound):
     msg_fmt = "Instance %(instance_id)s could not be found."
 

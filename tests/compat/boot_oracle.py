@@ -154,6 +154,10 @@ class Side:
             truncate_database(db)
         with self.placement.lock:
             self.placement.requests.clear()
+            self.placement.bodies.clear()
+            self.placement.headers.clear()
+            self.placement.consumers.clear()
+            self.placement.full.clear()
 
     def cells_job(self) -> dict[str, Any]:
         db = "mysql+pymysql://root@127.0.0.1"
@@ -219,6 +223,12 @@ class Scenario:
     alternates: int = 1
     delete_build_requests: bool = False
     second_host_unmapped: bool = False
+    # after the boot, the first compute fails its build and asks for a reschedule
+    # (legacy/reschedule_request.py): "alternate" (claimed and cast there), "full" (the
+    # alternate's provider refuses the claim), or "attempts" (the retry already counts
+    # `attempts` builds)
+    reschedule: str | None = None
+    attempts: int | None = None
 
 
 @dataclass
@@ -229,6 +239,7 @@ class Outcome:
     cell0: dict[str, list[dict[str, Any]]]
     cell1: dict[str, list[dict[str, Any]]]
     placement: list[tuple[str, str]]
+    placement_bodies: list[Any] = field(default_factory=list)
 
 
 async def _declare_compute_queue(url: str, exchange: str, host: str) -> None:
@@ -320,6 +331,8 @@ def run(side: Side, scenario: Scenario, uuids: list[str], request_id: str) -> Ou
         stop_process(scheduler)  # type: ignore[arg-type]
     casts = asyncio.run(_drain(amqp, f"compute.{COMPUTE_HOST}"))
     casts += asyncio.run(_drain(amqp, f"compute.{ALTERNATE_HOST}"))
+    if scenario.reschedule:
+        casts += _reschedule(side, scenario, casts)
     calls = (
         [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
     )
@@ -330,4 +343,38 @@ def run(side: Side, scenario: Scenario, uuids: list[str], request_id: str) -> Ou
         cell0=dump(side.cell0_db),
         cell1=dump(side.cell1_db),
         placement=list(side.placement.requests),
+        placement_bodies=list(side.placement.bodies),
     )
+
+
+def _vm_states(side: Side) -> list[str]:
+    with _mysql(side.cell1_db) as conn, conn.cursor() as cur:
+        cur.execute("SELECT vm_state FROM instances ORDER BY id")
+        return [str(row[0]) for row in cur.fetchall()]
+
+
+def _reschedule(side: Side, scenario: Scenario, boot_casts: list[dict[str, Any]]) -> list[Any]:
+    """The first compute's build fails: it casts build_instances with its alternates; the
+    casts that follow (to the alternate), once the conductor is done."""
+    first = next(c for c in boot_casts if c["args"]["node"] == f"{COMPUTE_HOST}-node")
+    if scenario.reschedule == "full":
+        side.placement.full.add(ALTERNATE_NODE_UUID)
+    amqp = side.url("amqp")
+    asyncio.run(_declare_compute_queue(amqp, side.exchange, COMPUTE_HOST))
+    asyncio.run(_declare_compute_queue(amqp, side.exchange, ALTERNATE_HOST))
+    run_nova_script(
+        "reschedule_request.py",
+        {"conf": str(side.conf), "cast": first, "attempts": scenario.attempts},
+    )
+    deadline = time.monotonic() + 30
+    found: list[Any] = []
+    while time.monotonic() < deadline:
+        found += asyncio.run(_drain(amqp, f"compute.{ALTERNATE_HOST}"))
+        asyncio.run(_declare_compute_queue(amqp, side.exchange, ALTERNATE_HOST))
+        if found or "error" in _vm_states(side):
+            break
+        time.sleep(0.3)
+    time.sleep(1.0)  # anything after the cast or the fault (the networks' save)
+    found += asyncio.run(_drain(amqp, f"compute.{ALTERNATE_HOST}"))
+    found += asyncio.run(_drain(amqp, f"compute.{COMPUTE_HOST}"))
+    return found

@@ -82,6 +82,12 @@ class PlacementState:
     racing: set[str] = field(default_factory=set)
     delay: float = 0.0  # seconds each answer waits (a slow placement)
     failing: int | None = None  # answer every request with this status (a broken placement)
+    # providers whose inventory is used up: a claim naming one is refused, as placement
+    # refuses an allocation beyond capacity
+    full: set[str] = field(default_factory=set)
+    # the next this many PUTs of allocations lose a race on a provider's generation inside
+    # placement (409 placement.concurrent_update, not the consumer's)
+    provider_races: int = 0
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -198,11 +204,22 @@ class _Handler(BaseHTTPRequestHandler):
                 return 404, {"errors": [{"status": 404, "title": "Not Found"}]}
             del consumers[consumer_uuid]
             return 204, None
+        if method == "PUT" and set(body.get("allocations") or {}) & self.state.full:
+            return 409, {"errors": [{"status": 409, "code": "placement.undefined_code",
+                                     "title": "Conflict",
+                                     "detail": "Unable to allocate inventory: full"}]}  # fmt: skip
+        if method == "PUT" and self.state.provider_races:
+            self.state.provider_races -= 1
+            race = "resource provider generation conflict"
+            return 409, {"errors": [{"status": 409, "code": "placement.concurrent_update",
+                                     "detail": race}]}  # fmt: skip
         if method == "PUT":
             if generations:
                 current = consumer.generation if consumer else None
                 if body.get("consumer_generation") != current:
-                    return 409, {"errors": [{"status": 409, "code": "placement.concurrent_update"}]}
+                    detail = f"consumer generation conflict - expected {current}"
+                    return 409, {"errors": [{"status": 409, "code": "placement.concurrent_update",
+                                             "detail": detail}]}  # fmt: skip
             if not body["allocations"]:
                 consumers.pop(consumer_uuid, None)  # no allocations left: the consumer goes
             elif consumer is None:

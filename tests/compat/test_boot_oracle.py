@@ -42,6 +42,12 @@ SCENARIOS = [
     Scenario("build_request_deleted", delete_build_requests=True),
     Scenario("quota_exceeded_on_recheck", instances=2, options={"instance_quota": 1,
                                                                "tags": ["t"]}),
+    # compute_task.build_instances: a compute's reschedule after a failed build
+    Scenario("reschedule_to_alternate", reschedule="alternate",
+             options={"tags": ["web"], "blank_bdm": True}),
+    Scenario("reschedule_alternate_full", reschedule="full"),
+    Scenario("reschedule_no_alternate", alternates=0, reschedule="alternate"),
+    Scenario("reschedule_max_attempts", reschedule="attempts", attempts=3),
 ]  # fmt: skip
 
 
@@ -137,6 +143,9 @@ def compare(ours: Outcome, theirs: Outcome) -> list[str]:
         normalized(ours.scheduler_calls), normalized(theirs.scheduler_calls), "scheduler"
     )
     found += _differences(ours.placement, theirs.placement, "placement")
+    found += _differences(
+        normalized(ours.placement_bodies), normalized(theirs.placement_bodies), "placement body"
+    )
     return found
 
 
@@ -156,6 +165,18 @@ def test_boot_matches_nova_conductor(both: dict[str, Side], scenario: Scenario) 
         assert not theirs.casts
         assert [r["vm_state"] for r in theirs.cell1["instances"]] == ["error", "error"]
         assert len(theirs.cell1["instance_faults"]) == 2
+    elif scenario.reschedule == "alternate" and scenario.alternates:
+        # built on the first host, then on the alternate, where placement granted the claim
+        assert [c["args"]["node"] for c in theirs.casts] == [
+            "oracle-compute-node",
+            "oracle-compute-2-node",
+        ], both["nova"].tail()
+        assert ("PUT", f"/placement/allocations/{uuids[0]}") in theirs.placement
+    elif scenario.reschedule:
+        # no alternate left to build on: ERROR, with nova's reason in the fault
+        assert [c["args"]["node"] for c in theirs.casts] == ["oracle-compute-node"]
+        assert [r["vm_state"] for r in theirs.cell1["instances"]] == ["error"]
+        assert len(theirs.cell1["instance_faults"]) == 1, both["nova"].tail()
     elif scenario.second_host_unmapped:
         assert len(theirs.casts) == 1
         assert [r["vm_state"] for r in theirs.cell0["instances"]] == ["error"]

@@ -96,3 +96,83 @@ def test_delete_allocation_for_instance_as_novas_report_client() -> None:
         False,
     ]
     assert seen(our_state) == seen(nova_state)
+
+
+FULL_PROVIDER = "7c6b5a49-3827-4165-9504-a3b2c1d0e9f8"
+ALT_PROVIDER = "9e8d7c6b-5a49-4382-8716-5b4a3c2d1e0f"
+FRESH = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+FRESH_OLD_VERSION = "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f"
+RACED_ONCE = "6f7a8b9c-0d1e-4f2a-8b3c-4d5e6f7a8b9c"
+
+
+def wanted(provider: str) -> dict[str, Any]:
+    return {"allocations": {provider: {"resources": {"VCPU": 1, "MEMORY_MB": 512}}},
+            "mappings": {}}  # fmt: skip
+
+
+CLAIMS = [
+    [FRESH, wanted(PROVIDER), "p1", "u1", "1.36"],  # a new consumer: claimed
+    [NOTHING, wanted(FULL_PROVIDER), "p1", "u1", "1.36"],  # beyond capacity: refused
+    [HELD, wanted(ALT_PROVIDER), "p1", "u1", "1.36"],  # held already: doubled up
+    [RACING, wanted(PROVIDER), "p1", "u1", "1.36"],  # changed meanwhile: fails
+    [FRESH_OLD_VERSION, wanted(PROVIDER), "p1", "u1", "1.25"],  # no consumer generation
+    [RACED_ONCE, wanted(PROVIDER), "p1", "u1", "1.36"],  # placement races itself once
+]
+
+
+def seed_claims(state: PlacementState) -> None:
+    seed(state)
+    state.consumers[HELD].allocations = {
+        ALT_PROVIDER: {"resources": {"DISK_GB": 1}},  # a provider both hold: kept as held
+        PROVIDER: {"resources": {"VCPU": 1}},
+    }
+    state.full.add(FULL_PROVIDER)
+
+
+async def our_claims(endpoint: str, state: PlacementState) -> list[dict[str, Any]]:
+    from aioconductor.boot.placement import claim_resources
+    from aioconductor.errors import AllocationUpdateFailed
+
+    client = PlacementClient.from_options(
+        PlacementOptions(auth_type="none", endpoint_override=endpoint)
+    )
+    ctx = RequestContext.from_wire(CONTEXT)
+    out: list[dict[str, Any]] = []
+    try:
+        for uuid, request, project_id, user_id, version in CLAIMS:
+            if uuid == RACED_ONCE:
+                state.provider_races = 1
+            try:
+                result = await claim_resources(
+                    client, ctx, uuid, request, project_id=project_id, user_id=user_id,
+                    allocation_request_version=version,
+                )  # fmt: skip
+                out.append({"result": result})
+            except AllocationUpdateFailed as exc:
+                out.append({"error": "AllocationUpdateFailed", "kwargs": exc.kwargs})
+    finally:
+        await client.close()
+    return out
+
+
+def test_claim_resources_as_novas_report_client() -> None:
+    novas: list[dict[str, Any]] = []
+    with fake_placement() as (url, nova_state):
+        seed_claims(nova_state)
+        for call in CLAIMS:  # one call per run: the race is set before its own call
+            if call[0] == RACED_ONCE:
+                nova_state.provider_races = 1
+            novas += run_nova_script(
+                "nova_claim_resources.py", {"endpoint": url, "context": CONTEXT, "calls": [call]}
+            )
+        nova_consumers = {u: c.allocations for u, c in nova_state.consumers.items()}
+    with fake_placement() as (url, our_state):
+        seed_claims(our_state)
+        mine = asyncio.run(our_claims(url, our_state))
+        our_consumers = {u: c.allocations for u, c in our_state.consumers.items()}
+    assert mine == novas
+    assert [r.get("result", r.get("error")) for r in mine] == [
+        True, False, True, "AllocationUpdateFailed", True, True,
+    ]  # fmt: skip
+    assert seen(our_state) == seen(nova_state)
+    assert our_consumers == nova_consumers

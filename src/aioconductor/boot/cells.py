@@ -46,6 +46,11 @@ class CellDatabases:
         self._every: list[Database] | None = None
         self._lock = asyncio.Lock()
 
+    @property
+    def own(self) -> Database | None:
+        """This conductor's own `[database]`: the cell whose computes call it."""
+        return self._main
+
     def for_cell(self, cell: Primitive) -> Database:
         """The handle for `cell`'s database: ours, or a pool opened for it now."""
         url = to_async_url(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import traceback
 from dataclasses import dataclass
-from typing import Any
 
 from aioconductor.boot.failed_build import fault_message
 from aioconductor.errors import NovaError
@@ -45,19 +44,20 @@ def _message_and_code(exc: BaseException) -> tuple[str, int]:
     return str(name), 500
 
 
-def recorded(exc: BaseException) -> RecordedFailure:
+def recorded(exc: BaseException, *, raised: bool = True) -> RecordedFailure:
+    """`raised`: False for an exception nova makes and records without raising it, so
+    that no exception is being handled: its fault's details are then what
+    `traceback.format_exception(*sys.exc_info())` gives for nothing."""
     message, code = _message_and_code(exc)
     details = ""
     if code == 500:
-        details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        if raised:
+            details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        else:
+            details = "".join(traceback.format_exception(None, None, None))
     return RecordedFailure(
         message=fault_message(message),
         code=code,
         details=details,
         traceback="".join(traceback.format_tb(exc.__traceback__)),
     )
-
-
-def exception_kwargs(exc: BaseException) -> dict[str, Any]:
-    kwargs = getattr(exc, "kwargs", None)
-    return dict(kwargs) if isinstance(kwargs, dict) else {}

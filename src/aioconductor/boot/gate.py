@@ -36,12 +36,18 @@ def _version_problem(value: Any, expected: str) -> str | None:
 
 
 def _spec_problem(spec: dict[str, Any]) -> str | None:
+    if spec.get("retry"):
+        return "a request spec that carries a retry"
+    return _reschedule_spec_problem(spec)
+
+
+def _reschedule_spec_problem(spec: dict[str, Any]) -> str | None:
+    """What a spec may not carry in a boot or a reschedule (a reschedule's spec carries the
+    retry of the attempts before it)."""
     if spec.get("instance_group"):
         return "a server group (the group's hosts and policies)"
     if spec.get("requested_resources"):
         return "resource requests mapped to providers (QoS ports, accelerators)"
-    if spec.get("retry"):
-        return "a request spec that carries a retry"
     flavor = _object(spec.get("flavor"))[2]
     if "accel:device_profile" in (flavor.get("extra_specs") or {}):
         return "a Cyborg device profile (accel:device_profile)"
@@ -68,8 +74,59 @@ def why_forwarded(
         problem = _version_problem(instance, "Instance") or _spec_problem(_object(spec)[2])
         if problem:
             return problem
+    return _networks_problem(requested_networks)
+
+
+def _networks_problem(requested_networks: Any) -> str | None:
     networks = _object(requested_networks)[2].get("objects") or []
     for network in networks:
         if _object(network)[2].get("device_profile"):
             return "a port with a Cyborg device profile"
     return None
+
+
+def why_reschedule_forwarded(
+    instances: Any,
+    filter_properties: Any,
+    requested_networks: Any,
+    request_spec: Any,
+    host_lists: Any,
+) -> str | None:
+    """None when compute_task.build_instances (a compute's reschedule) is built here; else
+    why it goes whole to the legacy conductor. The block device mappings are checked by
+    the caller, who reads them (a volume attachment needs Cinder)."""
+    if not isinstance(instances, list) or not instances:
+        return "instances must be a non-empty list"
+    for instance in instances:
+        problem = _version_problem(instance, "Instance")
+        if problem:
+            return problem
+    if host_lists is None:
+        return "no host lists (a reschedule from a compute older than Queens)"
+    if not isinstance(host_lists, list) or not all(isinstance(h, list) for h in host_lists):
+        return "host_lists must be a list of lists"
+    for hosts in host_lists:
+        for host in hosts:
+            problem = _version_problem(host, "Selection")
+            if problem:
+                return problem
+    if request_spec is None:
+        return "no request spec (a compute older than Ocata)"
+    problem = _version_problem(request_spec, "RequestSpec") or _reschedule_spec_problem(
+        _object(request_spec)[2]
+    )
+    if problem:
+        return problem
+    if not isinstance(filter_properties, dict):
+        return "filter_properties must be a dict"
+    if "instance_type" in filter_properties and _object(filter_properties["instance_type"])[0] != (
+        "Flavor"
+    ):
+        return "a flavor dict in the filter properties (an old compute)"
+    if filter_properties.get("instance_group") or filter_properties.get("group_updated"):
+        return "a server group (the group's hosts and policies)"
+    if not filter_properties.get("retry"):
+        return "filter properties without a retry (rescheduling is off)"
+    if requested_networks is not None and _object(requested_networks)[0] != "NetworkRequestList":
+        return "requested networks as tuples (an old compute)"
+    return _networks_problem(requested_networks)

@@ -9,13 +9,16 @@ into exactly those on the wire.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from aioconductor.errors import NovaError
 
+log = logging.getLogger(__name__)
+
 
 class MaxRetriesExceeded(NovaError):  # a NoValidHost in nova
-    msg_fmt = "%(reason)s"
+    msg_fmt = "Exceeded maximum number of retries. %(reason)s"
 
 
 def data(primitive: Any) -> dict[str, Any]:
@@ -72,6 +75,7 @@ def populate_retry(props: dict[str, Any], instance_uuid: str, max_attempts: int)
         return
     retry = props.setdefault("retry", {"num_attempts": 0, "hosts": []})
     retry["num_attempts"] += 1
+    _log_compute_error(instance_uuid, retry)
     exc_reason = retry.pop("exc_reason", None)
     if retry["num_attempts"] > max_attempts:
         reason = (
@@ -79,6 +83,22 @@ def populate_retry(props: dict[str, Any], instance_uuid: str, max_attempts: int)
             f"Last exception: {exc_reason}"
         )
         raise MaxRetriesExceeded(reason=reason)
+
+
+def _log_compute_error(instance_uuid: str, retry: dict[str, Any]) -> None:
+    """The failure the compute put in the retry before it rescheduled, as nova logs it."""
+    exc = retry.get("exc")
+    hosts = retry.get("hosts")
+    if not exc or not hosts:
+        return
+    last_host, last_node = hosts[-1]
+    log.error(
+        "[instance: %s] Error from last host: %s (node %s): %s",
+        instance_uuid,
+        last_host,
+        last_node,
+        exc,
+    )
 
 
 def populate_filter_properties(props: dict[str, Any], selection: dict[str, Any]) -> None:

@@ -18,7 +18,9 @@ carries the caller's global request id (X-OpenStack-Request-ID), as nova sends
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
+import random
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -26,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from aioconductor import __version__
 from aioconductor.config.settings import PlacementOptions
 from aioconductor.context import RequestContext
-from aioconductor.errors import AllocationDeleteFailed
+from aioconductor.errors import AllocationDeleteFailed, AllocationUpdateFailed
 
 if TYPE_CHECKING:
     # keystoneauth1 (with requests) costs a worker 12 MB and 0.4 s to import: only a
@@ -38,6 +40,12 @@ log = logging.getLogger(__name__)
 
 CONSUMER_GENERATION_VERSION = "1.28"
 _THREADS = 4
+# nova's @retries: four tries, the n-th after a random pause of up to 2(n-1) seconds
+_CLAIM_TRIES = 4
+
+
+class _Retry(Exception):
+    """placement raced itself (a provider generation moved): try the claim again."""
 
 
 class PlacementNotConfigured(Exception):
@@ -155,6 +163,130 @@ class PlacementClient:
             log.info("Deleted allocation for %s %s", consumer_type, instance_uuid)
             return True
         raise _unable(r, consumer_type, instance_uuid)
+
+    async def put_new_allocations(
+        self,
+        ctx: RequestContext,
+        consumer_uuid: str,
+        alloc_request: dict[str, Any],
+        *,
+        project_id: str | None,
+        user_id: str | None,
+        allocation_request_version: str,
+    ) -> bool:
+        """One try of nova's claim_resources (consumer_generation None: a new consumer)."""
+        url = f"/allocations/{consumer_uuid}"
+        request_id = global_id(ctx)
+        payload = copy.deepcopy(alloc_request)
+        consumer_generation = None
+        r = await self._request(
+            "GET", url, version=CONSUMER_GENERATION_VERSION, global_request_id=request_id
+        )
+        if r.status_code == 200:
+            current = r.json().get("allocations")
+            if current:
+                # the consumer holds allocations already (nova's evacuation case): both
+                # kept for the move, at the generation read
+                consumer_generation = r.json().get("consumer_generation")
+                payload = _doubled_up(current, payload)
+        payload["project_id"] = project_id
+        payload["user_id"] = user_id
+        if _version_tuple(allocation_request_version) >= _version_tuple(
+            CONSUMER_GENERATION_VERSION
+        ):
+            payload["consumer_generation"] = consumer_generation
+        r = await self._request(
+            "PUT",
+            url,
+            version=allocation_request_version,
+            global_request_id=request_id,
+            json=payload,
+        )
+        if r.status_code == 204:
+            return True
+        log.warning(
+            "Failed to save allocation for %s. Got HTTP %s: %s",
+            consumer_uuid,
+            r.status_code,
+            r.text,
+        )
+        try:
+            error = r.json()["errors"][0]
+        except (ValueError, KeyError, IndexError, TypeError):
+            return False
+        if error.get("code") == "placement.concurrent_update":
+            if "consumer generation conflict" in str(error.get("detail", "")):
+                raise AllocationUpdateFailed(
+                    consumer_uuid=consumer_uuid,
+                    error=(
+                        f"another process changed the consumer {consumer_uuid} after the "
+                        "report client read the consumer state during the claim "
+                    ),
+                )
+            raise _Retry(
+                "another process changed the resource providers involved in our attempt "
+                f"to put allocations for consumer {consumer_uuid}"
+            )
+        return False
+
+
+def _doubled_up(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+    """nova's _move_operation_alloc_request: the allocations held, and the wanted ones on
+    providers not held already."""
+    allocations = {rp: {"resources": held["resources"]} for rp, held in current.items()}
+    for rp, wanted_allocation in wanted["allocations"].items():
+        if rp not in current:
+            allocations[rp] = wanted_allocation
+    return {"allocations": allocations}
+
+
+async def claim_resources(
+    client: PlacementClient,
+    ctx: RequestContext,
+    consumer_uuid: str,
+    alloc_request: dict[str, Any],
+    *,
+    project_id: str | None,
+    user_id: str | None,
+    allocation_request_version: str,
+) -> bool:
+    """SchedulerReportClient.claim_resources for a new consumer, with nova's @retries and
+    @safe_connect around it: True when claimed; False when placement refused (or raced
+    itself four times); None-like False when placement cannot be reached at all; raises
+    AllocationUpdateFailed when another writer changed the consumer meanwhile."""
+    from keystoneauth1 import exceptions as ks_exc
+
+    try:
+        for attempt in range(_CLAIM_TRIES):
+            await asyncio.sleep(random.uniform(0, attempt * 2))
+            try:
+                return await client.put_new_allocations(
+                    ctx,
+                    consumer_uuid,
+                    alloc_request,
+                    project_id=project_id,
+                    user_id=user_id,
+                    allocation_request_version=allocation_request_version,
+                )
+            except _Retry as retry:
+                log.debug("Unable to claim_resources because %s; retrying...", retry)
+        log.error("Failed scheduler client operation claim_resources: out of retries")
+        return False
+    except ks_exc.ConnectFailure:
+        log.warning("Placement API service is not responding.")
+    except ks_exc.EndpointNotFound:
+        log.warning("The placement API endpoint was not found.")
+    except ks_exc.MissingAuthPlugin:
+        log.warning("No authentication information found for placement API.")
+    except ks_exc.Unauthorized:
+        log.warning("Placement service credentials do not work.")
+    except ks_exc.DiscoveryFailure:
+        log.warning("Discovering suitable URL for placement API failed.")
+    return False
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
 
 
 def _unable(r: Any, consumer_type: str, instance_uuid: str, when: str = "") -> Exception:

@@ -54,10 +54,23 @@ class Computes(Protocol):
         self, cell: Primitive, ctx: RequestContext, **kwargs: Any
     ) -> None: ...
 
+    async def build_and_run_instance_here(self, ctx: RequestContext, **kwargs: Any) -> None: ...
+
 
 class Placement(Protocol):
     async def delete_allocation_for_instance(
         self, ctx: RequestContext, instance_uuid: str, *, force: bool
+    ) -> bool: ...
+
+    async def claim_resources(
+        self,
+        ctx: RequestContext,
+        consumer_uuid: str,
+        alloc_request: dict[str, Any],
+        *,
+        project_id: str | None,
+        user_id: str | None,
+        allocation_request_version: str,
     ) -> bool: ...
 
 
@@ -243,7 +256,7 @@ async def _build(
     if not await steps.delete_build_request(services, cell_db, ctx, uuid, instance, bdms, tags):
         return  # deleted by the user meanwhile: the instance is gone again
 
-    _read_port_profiles(requested_networks)
+    steps.read_port_profiles(requested_networks)
     security_groups = [
         _identifier(group)
         for group in data(data(plan.spec).get("security_groups")).get("objects", [])
@@ -267,23 +280,6 @@ async def _build(
         accel_uuids=[],
     )
     log.info("build of %s cast to %s in cell %s", uuid, chosen["service_host"], cell_uuid(cell))
-
-
-def _read_port_profiles(requested_networks: Any) -> None:
-    """What nova's `_create_arqs_for_ports` leaves on the requested networks it reads (no
-    Cyborg call: a port with a device profile is forwarded by the gate): each request's
-    `port_id`, and for a port its `device_profile`, lazy-loaded as None when unset
-    (NetworkRequest.obj_load_attr), so they go out set and changed in the cast."""
-    for network in data(requested_networks).get("objects") or []:
-        fields = data(network)
-        for name in ("port_id", "device_profile"):
-            if name not in fields:
-                fields[name] = None
-                changes = network.setdefault("nova_object.changes", [])
-                if name not in changes:
-                    changes.append(name)
-            if name == "port_id" and not fields["port_id"]:
-                break  # `port_id and device_profile`: the profile is not read
 
 
 def _identifier(group: Primitive) -> Any:

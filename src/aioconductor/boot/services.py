@@ -12,7 +12,11 @@ from typing import Any
 
 from aioconductor.boot import compute_client, scheduler_client
 from aioconductor.boot.cells import CellDatabases
-from aioconductor.boot.placement import PlacementClient, PlacementNotConfigured
+from aioconductor.boot.placement import (
+    PlacementClient,
+    PlacementNotConfigured,
+    claim_resources,
+)
 from aioconductor.boot.rpc_client import RpcClient
 from aioconductor.boot.schedule_and_build import BootServices
 from aioconductor.boot.transports import CellTransports
@@ -71,6 +75,14 @@ class RpcComputes:
         client = await self._transports.client_for(cell)
         await compute_client.build_and_run_instance(client, ctx, version_cap=cap, **kwargs)
 
+    async def build_and_run_instance_here(self, ctx: RequestContext, **kwargs: Any) -> None:
+        """The cast of a reschedule: to a compute of this conductor's own cell, over its own
+        transport (nova's build_instances is never cell-targeted)."""
+        every_cell = await self._cells.every_cell(ctx, self._api_db, self._url_defaults)
+        cap = await compute_client.compute_version_cap(self._settings, every_cell)
+        client = self._transports.own_client()
+        await compute_client.build_and_run_instance(client, ctx, version_cap=cap, **kwargs)
+
 
 class NoPlacement:
     """`[placement]` says nothing: the boot is still built (placement is needed only when a
@@ -86,6 +98,11 @@ class NoPlacement:
         raise PlacementNotConfigured(
             f"cannot delete the allocation of {instance_uuid}: {self._reason}"
         )
+
+    async def claim_resources(
+        self, ctx: RequestContext, consumer_uuid: str, alloc_request: dict[str, Any], **kw: Any
+    ) -> bool:
+        raise PlacementNotConfigured(f"cannot claim for {consumer_uuid}: {self._reason}")
 
 
 class OnDemandPlacement:
@@ -110,6 +127,29 @@ class OnDemandPlacement:
         self, ctx: RequestContext, instance_uuid: str, *, force: bool
     ) -> bool:
         return await self._built().delete_allocation_for_instance(ctx, instance_uuid, force=force)
+
+    async def claim_resources(
+        self,
+        ctx: RequestContext,
+        consumer_uuid: str,
+        alloc_request: dict[str, Any],
+        *,
+        project_id: str | None,
+        user_id: str | None,
+        allocation_request_version: str,
+    ) -> bool:
+        client = self._built()
+        if isinstance(client, NoPlacement):
+            return await client.claim_resources(ctx, consumer_uuid, alloc_request)
+        return await claim_resources(
+            client,
+            ctx,
+            consumer_uuid,
+            alloc_request,
+            project_id=project_id,
+            user_id=user_id,
+            allocation_request_version=allocation_request_version,
+        )
 
 
 def _placement(settings: Settings) -> OnDemandPlacement | NoPlacement:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aioconductor.boot import api_records, cell_records, failed_build, instance_create, quota
 from aioconductor.boot import new_instance as new_instance_module
@@ -265,3 +265,20 @@ async def delete_build_request(
         with contextlib.suppress(InstanceNotFound):
             await cell_records.destroy_tags(db, ctx, uuid)
     return False
+
+
+def read_port_profiles(requested_networks: Any) -> None:
+    """What nova's `_create_arqs_for_ports` leaves on the requested networks it reads (no
+    Cyborg call: a port with a device profile is forwarded by the gate): each request's
+    `port_id`, and for a port its `device_profile`, lazy-loaded as None when unset
+    (NetworkRequest.obj_load_attr), so they go out set and changed in the cast."""
+    for network in data(requested_networks).get("objects") or []:
+        fields = data(network)
+        for name in ("port_id", "device_profile"):
+            if name not in fields:
+                fields[name] = None
+                changes = network.setdefault("nova_object.changes", [])
+                if name not in changes:
+                    changes.append(name)
+            if name == "port_id" and not fields["port_id"]:
+                break  # `port_id and device_profile`: the profile is not read

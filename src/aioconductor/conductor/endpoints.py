@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aioconductor.boot.gate import why_forwarded
+from aioconductor.boot.gate import why_forwarded, why_reschedule_forwarded
 from aioconductor.context import RequestContext
 from aioconductor.db.engine import Database
 from aioconductor.db.failures import reported_as_oslo_db
@@ -203,10 +203,10 @@ def _orchestration(method: str) -> Any:
 
 
 class ComputeTaskEndpoint:
-    """compute_task 1.26: the boot (`schedule_and_build_instances`) is served natively when
-    the API database and the boot's services are configured and the request is one we build
-    (boot/gate.py); every other method, and every other boot, is forwarded whole or refused
-    with a clear failure."""
+    """compute_task 1.26: the boot (`schedule_and_build_instances`) and a compute's
+    reschedule (`build_instances`) are served natively when the API database and the boot's
+    services are configured and the request is one we build (boot/gate.py); every other
+    method, and every other boot, is forwarded whole or refused with a clear failure."""
 
     target = EndpointTarget(namespace="compute_task", version=COMPUTE_TASK_API_VERSION)
 
@@ -248,9 +248,56 @@ class ComputeTaskEndpoint:
             tags,
         )
 
+    @rpc_method
+    async def build_instances(
+        self,
+        ctx: RequestContext,
+        instances: Any,
+        image: Any,
+        filter_properties: Any,
+        admin_password: Any,
+        injected_files: Any,
+        requested_networks: Any,
+        security_groups: Any,
+        block_device_mapping: Any = None,
+        legacy_bdm: Any = True,
+        request_spec: Any = None,
+        host_lists: Any = None,
+    ) -> None:
+        """A compute's reschedule (boot/build_instances.py)."""
+        what = "compute_task.build_instances"
+        db = self.boot.cells.own if self.boot is not None else None
+        if self.boot is None or db is None:
+            raise not_native(f"{what} (no [api_database] or [database] connection)")
+        reason = why_reschedule_forwarded(
+            instances, filter_properties, requested_networks, request_spec, host_lists
+        )
+        if reason is not None:
+            raise not_native(f"{what} with {reason}")
+        from aioconductor.boot import build_instances as reschedule
+
+        for instance in instances:
+            uuid = str(instance["nova_object.data"].get("uuid"))
+            bdms = await reschedule.read_block_device_mappings(self.boot, db, ctx, uuid)
+            if reschedule.volume_attachments(bdms):
+                raise not_native(f"{what} with a volume attachment (checked with Cinder)")
+        await reschedule.build_instances(
+            self.boot,
+            db,
+            ctx,
+            instances=instances,
+            image=image,
+            filter_properties=filter_properties,
+            admin_password=admin_password,
+            injected_files=injected_files,
+            requested_networks=requested_networks,
+            security_groups=security_groups,
+            request_spec=request_spec,
+            host_lists=host_lists,
+        )
+
     migrate_server = _orchestration("migrate_server")
     live_migrate_instance = _orchestration("live_migrate_instance")
-    build_instances = _orchestration("build_instances")
     unshelve_instance = _orchestration("unshelve_instance")
     rebuild_instance = _orchestration("rebuild_instance")
     cache_images = _orchestration("cache_images")

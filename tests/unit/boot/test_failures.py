@@ -44,4 +44,11 @@ def test_a_local_non_nova_exception_shows_only_its_class() -> None:
 
 def test_a_nova_exception_of_ours_keeps_its_message_truncated_to_255() -> None:
     found = recorded(raised(MaxRetriesExceeded(reason="x" * 300)))
-    assert found.message == "x" * 255
+    assert found.message == ("Exceeded maximum number of retries. " + "x" * 300)[:255]
+
+
+def test_a_failure_recorded_without_being_raised_has_nova_s_empty_details() -> None:
+    # nova formats sys.exc_info() with no exception being handled
+    found = recorded(MaxRetriesExceeded(reason="Exhausted all hosts"), raised=False)
+    assert found.details == "NoneType: None\n"
+    assert found.message == "Exceeded maximum number of retries. Exhausted all hosts"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aioconductor.boot.gate import why_forwarded
+from aioconductor.boot.gate import why_forwarded, why_reschedule_forwarded
 from aioconductor.objects.catalog import NOVA_OBJECT_VERSIONS
 
 
@@ -64,3 +64,46 @@ def test_mismatched_lists_are_forwarded_not_half_built() -> None:
     brs, specs = boot()
     assert why_forwarded(brs, specs + specs, None) is not None
     assert why_forwarded([], [], None) is not None
+
+
+def reschedule(**overrides: Any) -> dict[str, Any]:
+    """build_instances' arguments as nova-compute 34.0.0 casts them after a failed build."""
+    flavor = obj("Flavor", extra_specs={})
+    args: dict[str, Any] = {
+        "instances": [obj("Instance", uuid="u1")],
+        "filter_properties": {"retry": {"num_attempts": 1, "hosts": [["h1", "n1"]]}},
+        "requested_networks": networks({"network_id": "none"}),
+        "request_spec": obj("RequestSpec", instance_uuid="u1", flavor=flavor, retry=None),
+        "host_lists": [[obj("Selection", service_host="h2")]],
+    }
+    args.update(overrides)
+    return args
+
+
+def test_a_reschedule_is_built_here_even_with_its_spec_carrying_a_retry() -> None:
+    assert why_reschedule_forwarded(**reschedule()) is None
+    spec = obj("RequestSpec", flavor=obj("Flavor"), retry=obj("SchedulerRetries"))
+    assert why_reschedule_forwarded(**reschedule(request_spec=spec)) is None
+
+
+def test_reschedules_of_old_computes_and_of_what_we_do_not_build_are_forwarded() -> None:
+    cases = {
+        "older than Queens": reschedule(host_lists=None),
+        "older than Ocata": reschedule(request_spec=None),
+        "rescheduling is off": reschedule(filter_properties={}),
+        "a flavor dict": reschedule(
+            filter_properties={"retry": {"num_attempts": 1}, "instance_type": {"id": 1}}
+        ),
+        "server group": reschedule(
+            filter_properties={"retry": {"num_attempts": 1}, "group_updated": True}
+        ),
+        "tuples": reschedule(requested_networks=[["net", None, None, None]]),
+        "Cyborg device profile": reschedule(
+            requested_networks=networks({"port_id": "p", "device_profile": "dp"})
+        ),
+        "Selection 1.0": reschedule(host_lists=[[obj("Selection", "1.0")]]),
+    }
+    for words, args in cases.items():
+        reason = why_reschedule_forwarded(**args)
+        assert reason is not None, words
+        assert words in reason, reason

@@ -72,6 +72,7 @@ def test_too_many_attempts_fail_as_nova_fails() -> None:
     with pytest.raises(MaxRetriesExceeded) as raised:
         populate_retry(props, "uuid-1", max_attempts=3)
     assert str(raised.value) == (
+        "Exceeded maximum number of retries. "
         "Exceeded max scheduling attempts 3 for instance uuid-1. Last exception: boom"
     )
 
