@@ -40,10 +40,11 @@ def legacy_host(conductor_host: str) -> str:
     return f"{conductor_host}-legacy"
 
 
-# The nova-compute that fails every first build (`--reschedule`); the others keep this much
-# memory back so the scheduler always weighs it first.
+# The nova-compute that fails the first build of the servers to reschedule (named
+# `e2e-resched-*`: nova_side/reschedule_driver.py, nova's FakeRescheduleDriver narrowed to
+# them); the others keep this much memory back so the scheduler always weighs it first.
 RESCHEDULE_HOST = compute_host(1)
-RESCHEDULE_DRIVER = "fake.FakeRescheduleDriver"
+RESCHEDULE_DRIVER = "e2e_reschedule.NamedRescheduleDriver"  # under nova.virt
 RESERVED_MEMORY_MB = 400000  # of FakeDriver's 800000
 
 
@@ -91,7 +92,7 @@ class Layout:
     api_port: int
     placement_port: int
     metrics_port: int  # the (super)conductor's
-    reschedule: bool = False  # RESCHEDULE_HOST fails every first build
+    reschedule: bool = False  # RESCHEDULE_HOST fails the first build of `e2e-resched-*`
 
     @property
     def split(self) -> bool:
@@ -197,13 +198,16 @@ def _split_options(layout: Layout) -> str:
 
 
 def _reschedule_options(layout: Layout, host: str) -> str:
-    """`--reschedule`: RESCHEDULE_HOST stays first in the scheduler's weighing although its
-    builds fail (nova would weigh it last after a failure and disable it after 10), so every
-    boot is rescheduled."""
+    """Rescheduled servers: RESCHEDULE_HOST stays first in the scheduler's weighing, however
+    many servers it holds and however many builds failed there, so every server to
+    reschedule goes there first. The scheduler weighs by free memory alone (each other
+    weigher normalises its values over the hosts, so one instance's vCPU or disk, or a
+    build under way, would outweigh the reserved memory; the build failure weigher would
+    put it last after a failure), and the compute is not disabled after 10 failures."""
     if not layout.reschedule:
         return ""
     if host == SCHEDULER_HOST:
-        return "[filter_scheduler]\nbuild_failure_weight_multiplier = 0\n"
+        return "[filter_scheduler]\nweight_classes = nova.scheduler.weights.ram.RAMWeigher\n"
     if host == RESCHEDULE_HOST:
         return "[compute]\nconsecutive_build_service_disable_threshold = 0\n"
     return ""

@@ -1,6 +1,7 @@
-"""The reschedule scenario's checks (`--reschedule`): confs.RESCHEDULE_HOST fails every
-first build (nova's FakeRescheduleDriver), so its nova-compute casts
-`compute_task.build_instances` with the alternates and the server is built elsewhere."""
+"""The reschedule scenario's checks (`--reschedule N`): confs.RESCHEDULE_HOST fails the
+first build of the servers to reschedule (nova's FakeRescheduleDriver, narrowed to them), so
+its nova-compute casts `compute_task.build_instances` with the alternates and the server is
+built elsewhere."""
 
 from __future__ import annotations
 
@@ -24,19 +25,20 @@ EXPECTED_ERRORS = (SPAWN_FAILED, f"Error from last host: {confs.RESCHEDULE_HOST}
 
 @dataclass
 class AtBoot:
-    """What placement held on the failing host once every server was ACTIVE."""
+    """Where placement held each rescheduled server's resources once every server was
+    ACTIVE: server name -> provider names."""
 
-    allocations: dict[str, object] = field(default_factory=dict)
+    allocations: dict[str, list[str]] = field(default_factory=dict)
 
 
-def look_at_boot(stack: Stack, seen: AtBoot) -> None:
-    """Placement's allocations on RESCHEDULE_HOST's provider (none should be left there)."""
+def look_at_boot(stack: Stack, records: list[ServerRecord], seen: AtBoot) -> None:
     placement = stack.placement
-    name = confs.RESCHEDULE_HOST
-    providers = placement.get(f"/resource_providers?name={name}")["resource_providers"]
-    for provider in providers:
-        path = f"/resource_providers/{provider['uuid']}/allocations"
-        seen.allocations |= placement.get(path)["allocations"]
+    providers = placement.get("/resource_providers")["resource_providers"]
+    names = {provider["uuid"]: provider["name"] for provider in providers}
+    for record in records:
+        if record.batch == "rescheduled" and record.id:
+            held = placement.get(f"/allocations/{record.id}")["allocations"]
+            seen.allocations[record.name] = sorted(names.get(rp, rp) for rp in held)
 
 
 def build_events(api: JsonApi, server: str) -> list[dict[str, object]]:
@@ -46,6 +48,20 @@ def build_events(api: JsonApi, server: str) -> list[dict[str, object]]:
     path = f"/servers/{server}/os-instance-actions/{create['request_id']}"
     events: list[dict[str, object]] = api.get(path)["instanceAction"].get("events", [])
     return events
+
+
+def _recast_problems(stack: Stack, records: list[ServerRecord]) -> list[str]:
+    """`alone`: the failing compute's (cell) conductor logged each rescheduled build's cast
+    to the compute the server is ACTIVE on."""
+    cell = stack.layout.cell_of(confs.RESCHEDULE_HOST)
+    name = f"aioconductor:{cell.name}" if stack.layout.split else "aioconductor"
+    log = stack.service(name).log.read_text(errors="replace")
+    return [
+        f"{record.name}: {name} logged no rescheduled build cast to {record.host}"
+        for record in records
+        if record.boot_seconds is not None
+        and f"rescheduled build of {record.id} cast to {record.host}\n" not in log
+    ]
 
 
 def build_event_results(events: list[dict[str, object]]) -> dict[str, object]:
@@ -62,14 +78,16 @@ def reschedule_problems(
     seen: AtBoot,
     routes: dict[str, dict[str, int]],
 ) -> list[str]:
-    """Each server ACTIVE on another host than the failing one, which logged its spawn
-    failure; its create action with a build event on the failing host and one on its own,
-    as nova records them (see `build_event_results`); nothing left allocated on the failing
-    host once the servers are ACTIVE; build_instances served natively (`alone`), or at
-    least received (`legacy`), once per server."""
+    """Each server to reschedule ACTIVE on another host than the failing one, which logged
+    its spawn failure; its create action with a build event on the failing host and one on
+    its own, as nova records them (see `build_event_results`); once the servers are ACTIVE,
+    its allocations on its own host's provider only (none left on the failing host's);
+    build_instances served natively (`alone`: cast by the failing compute's conductor to
+    the server's compute), or at least received (`legacy`), once per server."""
     problems = []
     failing = confs.RESCHEDULE_HOST
     log = stack.service(f"nova-compute:{failing}").log.read_text(errors="replace")
+    records = [r for r in records if r.batch == "rescheduled"]
     for record in records:
         if record.boot_seconds is None or record.id is None:
             continue
@@ -77,13 +95,16 @@ def reschedule_problems(
             problems.append(f"{record.name}: ACTIVE on {failing}, which fails every first build")
         if f"[instance: {record.id}] {SPAWN_FAILED}" not in log:
             problems.append(f"{record.name}: {failing} never failed to spawn it")
+        held = seen.allocations.get(record.name)
+        if held != [record.host]:
+            problems.append(f"{record.name} on {record.host}: its allocations on {held}")
         found = build_event_results(events.get(record.id, []))
         expected = {failing: "Success", str(record.host): None}
         if found != expected:
             problems.append(f"{record.name}: {BUILD_EVENT} host -> result {found}, not {expected}")
-    if seen.allocations:
-        problems.append(f"allocations left on {failing} while ACTIVE elsewhere: {seen.allocations}")
-    # every server is rescheduled once, booted or not
+    if stack.mode == "alone":
+        problems += _recast_problems(stack, records)
+    # every server to reschedule is rescheduled once, booted or not
     served = routes.get("compute_task.build_instances", {})
     if stack.mode == "alone" and served.get("native", 0) < len(records):
         problems.append(f"build_instances: {served or 'never received'}, {len(records)} servers")

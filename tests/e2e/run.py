@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from tests.e2e import checks, notifications, reschedule
@@ -61,16 +62,16 @@ def run(
     plan: Plan,
     computes: int = 1,
     cells: int = 1,
-    rescheduling: bool = False,
 ) -> RunReport:
     """One run; `cells` real cells (a superconductor and a conductor per cell when more
-    than one), `rescheduling`: the first compute fails every first build."""
+    than one); with servers to reschedule, the first compute fails their first build."""
+    rescheduling = plan.rescheduled > 0
     report = RunReport(mode, plan, root, cells=cells)
     started = time.monotonic()
     seen = reschedule.AtBoot()
     with running_stack(mode, root, computes, cells, rescheduling) as stack:
         report.start_seconds = time.monotonic() - started
-        after_boot = (lambda _: reschedule.look_at_boot(stack, seen)) if rescheduling else None
+        after_boot = partial(reschedule.look_at_boot, stack, seen=seen) if rescheduling else None
         report.records = run_scenario(stack.api, plan, lambda: _stalled(stack), after_boot)
         report.problems["servers"] = checks.server_problems(report.records)
         report.problems["allocations"] = checks.allocation_problems(stack.placement, report.records)
@@ -161,7 +162,7 @@ def summary(report: RunReport) -> str:
     ]
     if report.cells > 1:
         lines.append(f"   {report.cells} cells; servers built per cell: {report.placed}")
-    for batch in ("sequential", "parallel"):
+    for batch in ("sequential", "rescheduled", "parallel"):
         times = boot_times(report.records, batch)
         if times:
             lines.append(
@@ -208,8 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--reschedule",
-        action="store_true",
-        help="the first compute fails every first build: every boot is rescheduled",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N more servers, one by one, whose first build fails on the first compute",
     )
     parser.add_argument("--no-reboot", action="store_true", help="skip the soft reboots")
     parser.add_argument(
@@ -223,11 +226,13 @@ def main(argv: list[str] | None = None) -> int:
     modes = list(dict.fromkeys(args.mode or ["alone", "nova"]))
     if args.compare_notifications and "nova" not in modes:
         modes.append("nova")
-    plan = Plan(args.sequential, args.parallel, reboot=not args.no_reboot)
+    plan = Plan(
+        args.sequential, args.parallel, reboot=not args.no_reboot, rescheduled=args.reschedule
+    )
     base = args.keep or Path(tempfile.mkdtemp(prefix="aioc-e2e-"))
     reports = {}
     for mode in modes:
-        reports[mode] = run(mode, base / mode, plan, args.computes, args.cells, args.reschedule)
+        reports[mode] = run(mode, base / mode, plan, args.computes, args.cells)
         print(summary(reports[mode]), flush=True)
     failed = [mode for mode, report in reports.items() if not report.passed]
     if args.compare_notifications:

@@ -1,6 +1,7 @@
-"""The end-to-end scenario, through nova's REST API only: boot servers one after another,
-then a batch at once, list them, soft-reboot the sequential ones, delete them all; the time
-from `POST /servers` to ACTIVE is recorded per server."""
+"""The end-to-end scenario, through nova's REST API only: boot servers one after another
+(the ones to reschedule, `e2e-resched-*`, after the sequential ones), then a batch at once,
+list them, soft-reboot the sequential ones, delete them all; the time from `POST /servers`
+to ACTIVE is recorded per server."""
 
 from __future__ import annotations
 
@@ -23,12 +24,13 @@ class Plan:
     parallel: int = 3
     reboot: bool = True
     timeout: float = 90.0  # per boot, reboot or delete
+    rescheduled: int = 0  # servers whose first build fails (the stack's RESCHEDULE_HOST)
 
 
 @dataclass
 class ServerRecord:
     name: str
-    batch: str  # "sequential" or "parallel"
+    batch: str  # "sequential", "rescheduled" (one after another too) or "parallel"
     id: str | None = None
     boot_seconds: float | None = None  # POST /servers to ACTIVE
     delete_seconds: float | None = None  # DELETE to 404
@@ -58,6 +60,7 @@ def run_scenario(
     any is rebooted or deleted."""
     _ensure_flavor(api)
     records = [ServerRecord(f"e2e-seq-{i}", "sequential") for i in range(plan.sequential)]
+    records += [ServerRecord(f"e2e-resched-{i}", "rescheduled") for i in range(plan.rescheduled)]
     batch = [ServerRecord(f"e2e-par-{i}", "parallel") for i in range(plan.parallel)]
     for record in records:
         _boot(api, record, plan, stalled)
@@ -74,7 +77,7 @@ def run_scenario(
             if record.batch == "sequential" and record.boot_seconds is not None:
                 _reboot(api, record, plan, stalled)
     for record in records:
-        if record.batch == "sequential":
+        if record.batch != "parallel":
             _delete(api, record, plan)
     _each_at_once(batch, lambda record: _delete(api, record, plan))
     return records

@@ -81,11 +81,11 @@ def test_reschedule_makes_the_first_compute_fail_and_be_weighed_first(tmp_path: 
     first = parse(confs.compute_conf(stack, confs.RESCHEDULE_HOST))
     other = parse(confs.compute_conf(stack, confs.compute_host(2)))
     scheduler = parse(confs.nova_conf(stack, confs.SCHEDULER_HOST))
-    assert first["DEFAULT"]["compute_driver"] == "fake.FakeRescheduleDriver"
+    assert first["DEFAULT"]["compute_driver"] == confs.RESCHEDULE_DRIVER
     assert first["compute"]["consecutive_build_service_disable_threshold"] == "0"
     assert other["DEFAULT"]["compute_driver"] == "fake.FakeDriver"
     assert int(other["DEFAULT"]["reserved_host_memory_mb"]) > 0
-    assert scheduler["filter_scheduler"]["build_failure_weight_multiplier"] == "0"
+    assert scheduler["filter_scheduler"]["weight_classes"].endswith(".RAMWeigher")
 
 
 def test_build_events_by_host() -> None:
