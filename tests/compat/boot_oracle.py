@@ -118,6 +118,10 @@ class Side:
             f"[api_database]\nconnection = {db}/{self.api_db}\n"
             f"[placement]\nauth_type = none\nendpoint_override = {self.placement_url}\n"
             "[oslo_concurrency]\nlock_path = /tmp\n"
+            # every notification on: the boot's own and its failure paths' are compared too
+            "[notifications]\nnotify_on_state_change = vm_and_task_state\n"
+            "notification_format = both\n"
+            "[oslo_messaging_notifications]\ndriver = messagingv2\n"
         )
         if self.name == "aio":
             text += f"[aioconductor]\nmetrics_bind = 127.0.0.1:{metrics_port}\n"
@@ -152,6 +156,7 @@ class Side:
     def reset(self) -> None:
         for db in (self.api_db, self.cell0_db, self.cell1_db):
             truncate_database(db)
+        take_notifications(self.url("amqp"))  # what a run before left
         with self.placement.lock:
             self.placement.requests.clear()
             self.placement.bodies.clear()
@@ -240,6 +245,7 @@ class Outcome:
     cell1: dict[str, list[dict[str, Any]]]
     placement: list[tuple[str, str]]
     placement_bodies: list[Any] = field(default_factory=list)
+    notifications: list[dict[str, Any]] = field(default_factory=list)
 
 
 async def _declare_compute_queue(url: str, exchange: str, host: str) -> None:
@@ -329,6 +335,9 @@ def run(side: Side, scenario: Scenario, uuids: list[str], request_id: str) -> Ou
         time.sleep(1.0)  # the cast follows the build request's delete
     finally:
         stop_process(scheduler)  # type: ignore[arg-type]
+    if scenario.reschedule:
+        # a loaded machine: the build cast the reschedule starts from may still be on its way
+        _wait_for_message(amqp, f"compute.{COMPUTE_HOST}")
     casts = asyncio.run(_drain(amqp, f"compute.{COMPUTE_HOST}"))
     casts += asyncio.run(_drain(amqp, f"compute.{ALTERNATE_HOST}"))
     if scenario.reschedule:
@@ -344,6 +353,7 @@ def run(side: Side, scenario: Scenario, uuids: list[str], request_id: str) -> Ou
         cell1=dump(side.cell1_db),
         placement=list(side.placement.requests),
         placement_bodies=list(side.placement.bodies),
+        notifications=take_notifications(amqp),
     )
 
 
@@ -356,10 +366,10 @@ def _vm_states(side: Side) -> list[str]:
 def _reschedule(side: Side, scenario: Scenario, boot_casts: list[dict[str, Any]]) -> list[Any]:
     """The first compute's build fails: it casts build_instances with its alternates; the
     casts that follow (to the alternate), once the conductor is done."""
+    amqp = side.url("amqp")
     first = next(c for c in boot_casts if c["args"]["node"] == f"{COMPUTE_HOST}-node")
     if scenario.reschedule == "full":
         side.placement.full.add(ALTERNATE_NODE_UUID)
-    amqp = side.url("amqp")
     asyncio.run(_declare_compute_queue(amqp, side.exchange, COMPUTE_HOST))
     asyncio.run(_declare_compute_queue(amqp, side.exchange, ALTERNATE_HOST))
     run_nova_script(
@@ -367,14 +377,67 @@ def _reschedule(side: Side, scenario: Scenario, boot_casts: list[dict[str, Any]]
         {"conf": str(side.conf), "cast": first, "attempts": scenario.attempts},
     )
     deadline = time.monotonic() + 30
-    found: list[Any] = []
     while time.monotonic() < deadline:
-        found += asyncio.run(_drain(amqp, f"compute.{ALTERNATE_HOST}"))
-        asyncio.run(_declare_compute_queue(amqp, side.exchange, ALTERNATE_HOST))
-        if found or "error" in _vm_states(side):
+        if _count(amqp, f"compute.{ALTERNATE_HOST}") or "error" in _vm_states(side):
             break
         time.sleep(0.3)
     time.sleep(1.0)  # anything after the cast or the fault (the networks' save)
-    found += asyncio.run(_drain(amqp, f"compute.{ALTERNATE_HOST}"))
+    found = asyncio.run(_drain(amqp, f"compute.{ALTERNATE_HOST}"))
     found += asyncio.run(_drain(amqp, f"compute.{COMPUTE_HOST}"))
     return found
+
+
+NOTIFICATION_QUEUES = tuple(
+    f"{topic}.{priority}"
+    for topic in ("notifications", "versioned_notifications")
+    for priority in ("info", "error")
+)
+
+
+def take_notifications(url: str) -> list[dict[str, Any]]:
+    """Every notification waiting on oslo's default queues, taken off them (the queues stay:
+    a notifier declares its queue once, and one deleted under it would lose the next)."""
+
+    async def take() -> list[dict[str, Any]]:
+        connection = await aio_pika.connect(url)
+        found: list[dict[str, Any]] = []
+        try:
+            for name in NOTIFICATION_QUEUES:
+                channel = await connection.channel()
+                try:
+                    queue = await channel.declare_queue(name, passive=True)
+                except aio_pika.exceptions.ChannelClosed:
+                    continue  # never declared: nothing was sent there
+                while (message := await queue.get(fail=False, no_ack=True)) is not None:
+                    body = json.loads(message.body)
+                    if "oslo.message" in body:
+                        body = json.loads(body["oslo.message"])
+                    found.append({"queue": name, **body})
+        finally:
+            await connection.close()
+        return found
+
+    return asyncio.run(take())
+
+
+def _count(url: str, queue_name: str) -> int:
+    """Messages waiting on a queue (it stays: draining deletes it, and a cast that came
+    while it was gone would be lost)."""
+
+    async def count() -> int:
+        connection = await aio_pika.connect(url)
+        try:
+            channel = await connection.channel()
+            queue = await channel.declare_queue(queue_name, passive=True)
+            return int(queue.declaration_result.message_count or 0)
+        finally:
+            await connection.close()
+
+    return asyncio.run(count())
+
+
+def _wait_for_message(url: str, queue_name: str, limit: float = 30.0) -> None:
+    deadline = time.monotonic() + limit
+    while not _count(url, queue_name):
+        assert time.monotonic() < deadline, f"nothing reached {queue_name} in {limit:.0f} s"
+        time.sleep(0.3)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.compat.notification_logs import assert_same_lines, serve_lines
 from tests.compat.notification_queues import by_shape
 from tests.compat.scenario.pair import assert_same_steps, diff, run_pair
 
@@ -61,6 +62,10 @@ def test_instance_update_notifications_match_nova(tmp_path: Path, case: str) -> 
         for n, (mine, nova) in enumerate(zip(ours, theirs, strict=True)):
             have, want = by_shape(mine), by_shape(nova)
             assert have == want, (queue, n, diff(have, want))
+    # the log driver: nova's lines and ours, the same text (issue 22)
+    ours_logged = serve_lines(outcome.our_log)
+    assert_same_lines(ours_logged, outcome.direct_log_lines)
+    assert bool(ours_logged) == ("log" in drivers)
     legacy = outcome.direct_notifications[f"n_{tag}.info"]
     versioned = outcome.direct_notifications[f"vn_{tag}.info"]
     # the scenario notifies: neither side may go quiet where the other speaks

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.compat.notification_logs import assert_same_lines, nova_lines, serve_lines
 from tests.compat.notification_queues import by_shape, collect
 from tests.compat.nova_processes import (
     aioconductor_serving,
@@ -59,9 +60,9 @@ def _run_both(
     host = f"compute-{uuid.uuid4().hex[:6]}"
     direct_db, our_db = databases
     direct_conf = nova_conf(tmp_path / "direct.conf", exchange, direct_db, extra)
-    run_nova_script(
-        "notify_service.py", {"mode": "direct", "config_file": str(direct_conf), "host": host}
-    )
+    lines = tmp_path / "direct-notification-log.jsonl"
+    direct = {"mode": "direct", "config_file": str(direct_conf), "host": host}
+    run_nova_script("notify_service.py", {**direct, "log_file": str(lines)})
     theirs = collect(queues, url=url)
     our_conf = nova_conf(tmp_path / "ours.conf", exchange, our_db, extra)
     with aioconductor_serving(our_conf, tmp_path / "ours.log"):
@@ -69,7 +70,16 @@ def _run_both(
             "notify_service.py", {"mode": "indirect", "config_file": str(our_conf), "host": host}
         )
         ours = collect(queues, expect={q: len(m) for q, m in theirs.items()}, wait=15, url=url)
+    # the log driver: the same lines as nova's (the service's own create/update included)
+    logged = serve_lines((tmp_path / "ours.log").read_text())
+    assert_same_lines(_services_only(logged, host), _services_only(nova_lines(lines), host))
+    assert bool(_services_only(logged, host)) == ("driver = log" in extra)
     return theirs, ours
+
+
+def _services_only(lines: list[dict[str, str]], host: str) -> list[dict[str, str]]:
+    """The log lines about the test's compute service (our worker logs its own too)."""
+    return [x for x in lines if f'"host": "{host}"' in x["message"]]
 
 
 def _assert_same(

@@ -10,13 +10,12 @@ goes to ERROR with a fault. This runs in the instance's own cell: its compute ca
 own conductor (nova never targets this method at another cell).
 
 Forwarded whole, before anything is written (boot/gate.py `why_reschedule_forwarded`):
-the requests of old computes, server groups, resource requests mapped to providers,
-Cyborg, and volumes with attachments (their attachment is checked with Cinder). A failure
-needs two things we do not build, a Neutron deallocation (when the compute did not do it
-already) and the failure's notifications; with a legacy conductor configured such a
-request is then forwarded whole, which is safe because every failure is found before the
-first write (a refused claim writes nothing). Without one, the failure is recorded as nova
-records it and what was skipped is logged.
+the requests of old computes, server groups, Cyborg, and volumes with attachments (their
+attachment is checked with Cinder). A failure may need one thing we do not build, a
+Neutron deallocation (when the compute did not do it already); with a legacy conductor
+configured such a request is then forwarded whole, which is safe because every failure is
+found before the first write (a refused claim writes nothing). Without one, the failure
+is recorded as nova records it and what was skipped is logged.
 """
 
 from __future__ import annotations
@@ -32,6 +31,7 @@ from aioconductor.boot.failures import recorded
 from aioconductor.boot.legacy_filters import (
     MaxRetriesExceeded,
     data,
+    fill_provider_mapping,
     limits_dict,
     populate_filter_properties,
     populate_retry,
@@ -127,6 +127,9 @@ async def build_instances(
                         user_id=data(spec_obj).get("user_id") or ctx.user_id,
                         allocation_request_version=str(chosen.get("allocation_request_version")),
                     )
+                    if available:
+                        # the claim moved the allocation: map the request groups anew
+                        fill_provider_mapping(request_spec, chosen)
                 except Exception as exc:
                     await reschedule.fail(instance, exc, raised=True)
                     return
@@ -223,8 +226,6 @@ class _Reschedule:
             # the compute deallocates before it reschedules, and marks it so; only when
             # that failed is there anything left for the conductor's own call to Neutron
             missing.append("the Neutron deallocation")
-        if self.services.notifying:
-            missing.append("the compute_task.build_instances error notifications")
         return missing
 
     async def fail(self, instance: Primitive, exc: BaseException, *, raised: bool) -> None:
@@ -237,7 +238,7 @@ class _Reschedule:
         for what in missing:
             log.warning("%s: %s for %s is not done by aioconductor", WHAT, what, uuid)
         failure = recorded(exc, raised=raised)
-        await steps.set_error_with_fault(services, db, ctx, uuid, failure, exc)
+        await steps.set_error_with_fault(services, db, ctx, uuid, failure, exc, self.legacy)
         obj = ObjectPrimitive.from_wire(copy.deepcopy(instance))
         system_metadata = dict(obj.data.get("system_metadata") or {})
         system_metadata["network_allocated"] = "False"

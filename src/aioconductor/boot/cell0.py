@@ -15,6 +15,7 @@ from aioconductor.boot import steps
 from aioconductor.boot.cells import CELL0_UUID
 from aioconductor.boot.failures import recorded
 from aioconductor.boot.legacy_filters import data
+from aioconductor.boot.legacy_spec import legacy_request_spec
 from aioconductor.context import RequestContext
 from aioconductor.errors import CellMappingNotFound
 from aioconductor.objects import cell_mapping
@@ -99,7 +100,9 @@ class Burial:
                     db, ctx, data(made)["flavor"], uuid, self._bdms
                 )
             await steps.create_tags(db, ctx, uuid, self._tags)
-            await steps.set_error_with_fault(services, db, ctx, uuid, failure, exc)
+            await steps.set_error_with_fault(
+                services, db, ctx, uuid, failure, exc, legacy_request_spec(self._spec)
+            )
         for build_request in build_requests:
             uuid = str(data(build_request).get("instance_uuid"))
             if not await steps.destroy_build_request(services, ctx, uuid):

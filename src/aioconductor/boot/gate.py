@@ -3,8 +3,8 @@
 The decision is taken before anything is written or asked of the scheduler: a request
 forwarded after a step of ours would be built twice. A boot is forwarded when it needs a
 service client we do not build (Cyborg accelerators, a port's device profile), a part of the
-conductor not written yet (server groups, resource requests mapped to providers, a retry
-carried in from elsewhere), or objects at versions other
+conductor not written yet (server groups, a retry carried in from elsewhere), or objects at
+versions other
 than nova 34.0.0's, which we do not guess at.
 """
 
@@ -46,8 +46,6 @@ def _reschedule_spec_problem(spec: dict[str, Any]) -> str | None:
     retry of the attempts before it)."""
     if spec.get("instance_group"):
         return "a server group (the group's hosts and policies)"
-    if spec.get("requested_resources"):
-        return "resource requests mapped to providers (QoS ports, accelerators)"
     flavor = _object(spec.get("flavor"))[2]
     if "accel:device_profile" in (flavor.get("extra_specs") or {}):
         return "a Cyborg device profile (accel:device_profile)"

@@ -9,6 +9,7 @@ into exactly those on the wire.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -109,3 +110,19 @@ def populate_filter_properties(props: dict[str, Any], selection: dict[str, Any])
         retry["hosts"].append([selection.get("service_host"), selection.get("nodename")])
     if not props.get("force_hosts"):
         props["limits"] = limits
+
+
+def fill_provider_mapping(spec: Any, selection: dict[str, Any]) -> None:
+    """scheduler_utils.fill_provider_mapping: each request group of the spec (a QoS port's
+    bandwidth, say) gets the providers placement's candidate mapped it to, for the compute
+    to bind the port there. A KeyError when the selection maps no such group, as in nova."""
+    groups = data(spec).get("requested_resources")
+    if not groups:
+        return
+    mappings = json.loads(selection["allocation_request"])["mappings"]
+    for group in groups:
+        fields = data(group)
+        fields["provider_uuids"] = mappings[fields["requester_id"]]
+        changes = group.setdefault("nova_object.changes", [])
+        if "provider_uuids" not in changes:
+            changes.append("provider_uuids")

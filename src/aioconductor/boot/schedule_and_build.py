@@ -26,12 +26,13 @@ from aioconductor.boot.cells import CellDatabases, cell_uuid
 from aioconductor.boot.failures import recorded
 from aioconductor.boot.legacy_filters import (
     data,
+    fill_provider_mapping,
     legacy_filter_properties,
     limits_dict,
     populate_filter_properties,
     populate_retry,
 )
-from aioconductor.conductor.endpoints import not_native
+from aioconductor.boot.legacy_spec import legacy_request_spec
 from aioconductor.config.settings import Settings
 from aioconductor.context import RequestContext
 from aioconductor.db.engine import Database
@@ -120,14 +121,6 @@ async def schedule_and_build_instances(
     try:
         host_lists = await services.scheduler.select_destinations(ctx, request_specs[0], uuids)
     except Exception as exc:
-        if services.notifying and services.settings.aio.fallback_host:
-            # the burial's error notifications are not built here; nothing is written yet
-            # and the scheduler claimed nothing, so the legacy conductor can take it whole
-            log.info("scheduling %s failed (%s): forwarding the boot", ", ".join(uuids), exc)
-            raise not_native(
-                "compute_task.schedule_and_build_instances after a scheduling failure, "
-                "with notifications on"
-            ) from exc
         log.exception("Failed to schedule instances %s", ", ".join(uuids))
         await burial.bury(exc, build_requests=build_requests)
         return
@@ -238,6 +231,11 @@ async def _build(
     props = legacy_filter_properties(data(plan.spec))
     populate_retry(props, uuid, services.settings.boot.max_attempts)
     populate_filter_properties(props, chosen)
+    try:
+        fill_provider_mapping(plan.spec, chosen)
+    except Exception as exc:
+        await _cleanup_build_artifacts(services, ctx, exc, created, block_device_mapping, tags)
+        raise
 
     # from nothing to building, as the conductor (before the action, BDMs and tags exist)
     await steps.notify_building(services, cell_db, ctx, instance)
@@ -309,7 +307,9 @@ async def _cleanup_build_artifacts(
         assert plan.cell is not None
         uuid = str(data(plan.instance)["uuid"])
         cell_db = services.cells.for_cell(plan.cell)
-        await steps.set_error_with_fault(services, cell_db, ctx, uuid, failure, exc)
+        await steps.set_error_with_fault(
+            services, cell_db, ctx, uuid, failure, exc, legacy_request_spec(plan.spec)
+        )
         if block_device_mapping and data(block_device_mapping).get("objects"):
             await steps.create_block_device_mappings(
                 cell_db,

@@ -17,14 +17,20 @@ from aioconductor.boot import api_records, cell_records, failed_build, instance_
 from aioconductor.boot import new_instance as new_instance_module
 from aioconductor.boot.failures import RecordedFailure
 from aioconductor.boot.legacy_filters import data
+from aioconductor.boot.legacy_spec import spec_from_legacy
 from aioconductor.context import RequestContext
 from aioconductor.db.engine import Database
-from aioconductor.errors import InstanceMappingNotFound, InstanceNotFound, NovaError
+from aioconductor.errors import InstanceMappingNotFound, InstanceNotFound, ObjectActionError
 from aioconductor.notifications import instance_update
+from aioconductor.notifications.compute_task_error import notify_compute_task_error
+from aioconductor.notifications.instance_delete import notifying_delete
 from aioconductor.objects import (
     cell_lookups,
     instance_action,
     instance_destroy,
+)
+from aioconductor.objects import (
+    instance as instance_objects,
 )
 from aioconductor.objects import primitives as p
 from aioconductor.objects.catalog import NOVA_OBJECT_VERSIONS
@@ -63,12 +69,6 @@ def instance_call(
         notifier=services.notifier,
         obj=obj,
     )
-
-
-def notification_gap(services: BootServices, what: str, uuid: str) -> None:
-    """A failure path whose notifications nova sends and we do not build: said, not hidden."""
-    if services.notifying:
-        log.warning("%s for %s: its notifications are not sent by aioconductor", what, uuid)
 
 
 async def notify_building(
@@ -204,11 +204,13 @@ async def set_error_with_fault(
     uuid: str,
     failure: RecordedFailure,
     exc: BaseException,
+    legacy_spec: dict[str, Any] | None,
 ) -> None:
-    """scheduler_utils.set_vm_state_and_notify for a build: ERROR, no task, and a fault."""
+    """scheduler_utils.set_vm_state_and_notify for a build: ERROR, no task, a fault, then
+    the failure's two notifications (`legacy_spec`: the request spec as nova's legacy dict,
+    None for none)."""
     log.warning("Failed to compute_task_build_instances: %s", exc)
     log.warning("Setting instance %s to ERROR state.", uuid)
-    notification_gap(services, "compute_task.build_instances error", uuid)
     await failed_build.set_vm_state_error(db, ctx, uuid, notifier=services.notifier)
     await failed_build.add_instance_fault(
         db,
@@ -218,15 +220,38 @@ async def set_error_with_fault(
         details=failure.details,
         host=services.settings.host,
     )
+    if services.notifying:
+        spec = spec_from_legacy(legacy_spec, {}) if legacy_spec is not None else None
+        await notify_compute_task_error(
+            services.notifier, ctx, uuid, "build_instances", legacy_spec, spec, "error", exc
+        )
 
 
 async def destroy_instance(
-    services: BootServices, db: Database, ctx: RequestContext, instance: Primitive
+    services: BootServices,
+    db: Database,
+    ctx: RequestContext,
+    instance: Primitive,
+    *,
+    notify_delete: bool = False,
 ) -> None:
-    """Instance.destroy of an instance we created; gone already is fine."""
-    obj = ObjectPrimitive.from_wire(instance)
-    with contextlib.suppress(InstanceNotFound):
-        await instance_destroy.destroy(instance_call(ctx, db, obj, services))
+    """Instance.destroy of an instance we created; gone already is fine. `notify_delete`:
+    inside instance.delete.start/end, as the conductor destroys the instance of a server
+    the user deleted during its build (nova refreshes and destroys again after "host
+    changed")."""
+    call = instance_call(ctx, db, ObjectPrimitive.from_wire(instance), services)
+    async with contextlib.AsyncExitStack() as stack:
+        if notify_delete:
+            await stack.enter_async_context(notifying_delete(call))
+        try:
+            await instance_destroy.destroy(call)
+        except InstanceNotFound:
+            pass
+        except ObjectActionError as exc:  # the host changed meanwhile: read it, then again
+            log.info("destroying %s again after %s", data(instance).get("uuid"), exc)
+            with contextlib.suppress(InstanceNotFound):
+                await instance_objects.refresh(call)
+                await instance_destroy.destroy(call)
 
 
 async def destroy_build_request(services: BootServices, ctx: RequestContext, uuid: str) -> bool:
@@ -253,12 +278,7 @@ async def delete_build_request(
     if await destroy_build_request(services, ctx, uuid):
         return True
     log.debug("build request of %s deleted during scheduling: removing the instance", uuid)
-    notification_gap(services, "instance.delete during the build", uuid)
-    try:
-        await destroy_instance(services, db, ctx, instance)
-    except NovaError as exc:  # nova refreshes and destroys again after "host changed"
-        log.info("destroying %s again after %s", uuid, exc)
-        await destroy_instance(services, db, ctx, instance)
+    await destroy_instance(services, db, ctx, instance, notify_delete=True)
     await cell_records.destroy_block_device_mappings(db, ctx, bdms)
     if tags and data(tags).get("objects"):
         # after the destroy the instance is gone: nova's InstanceNotFound, ignored, tags stay

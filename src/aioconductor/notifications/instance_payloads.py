@@ -40,6 +40,16 @@ _INSTANCE_SCHEMA = {
     "progress": "progress", "metadata": "metadata", "locked": "locked",
     "auto_disk_config": "auto_disk_config",
 }  # fmt: skip
+# InstancePayload's fields in its class's order (what obj_to_primitive writes)
+_INSTANCE_PAYLOAD_ORDER = (
+    "uuid", "user_id", "tenant_id", "reservation_id", "display_name", "display_description",
+    "host_name", "host", "node", "os_type", "architecture", "availability_zone", "flavor",
+    "image_uuid", "key_name", "kernel_id", "ramdisk_id", "created_at", "launched_at",
+    "terminated_at", "deleted_at", "updated_at", "state", "power_state", "task_state",
+    "progress", "ip_addresses", "block_devices", "metadata", "locked", "auto_disk_config",
+    "request_id", "action_initiator_user", "action_initiator_project", "locked_reason",
+    "shares",
+)  # fmt: skip
 
 
 def _payload(name: str, version: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -96,6 +106,18 @@ def legacy_payload(
     old_display_name: str | None,
     image_ref_url: str | None,
 ) -> dict[str, Any]:
+    payload = info_from_instance(instance, image_ref_url)
+    payload.update(state_fields)
+    payload["audit_period_beginning"] = audit[0].strftime(_STRTIME)
+    payload["audit_period_ending"] = audit[1].strftime(_STRTIME)
+    if old_display_name:
+        payload["old_display_name"] = old_display_name
+    return payload
+
+
+def info_from_instance(instance: Mapping[str, Any], image_ref_url: str | None) -> dict[str, Any]:
+    """nova.notifications.info_from_instance without network info: every legacy instance
+    notification's fields."""
     flavor = _data(instance["flavor"])
     system_metadata = instance.get("system_metadata") or {}
     progress = instance.get("progress")
@@ -135,11 +157,6 @@ def legacy_payload(
         "image_meta": {k[6:]: v for k, v in system_metadata.items() if k.startswith("image_")},
         "metadata": instance.get("metadata"),
     }
-    payload.update(state_fields)
-    payload["audit_period_beginning"] = audit[0].strftime(_STRTIME)
-    payload["audit_period_ending"] = audit[1].strftime(_STRTIME)
-    if old_display_name:
-        payload["old_display_name"] = old_display_name
     return payload
 
 
@@ -152,6 +169,31 @@ def versioned_payload(
     block_devices: list[dict[str, Any]] | None,
     shares: list[dict[str, Any]] | None,
 ) -> dict[str, Any]:
+    # InstanceUpdatePayload's own fields first, as nova writes them
+    data: dict[str, Any] = {
+        "state_update": _payload("InstanceStateUpdatePayload", "1.0", dict(state_fields)),
+        "audit_period": _payload(
+            "AuditPeriodPayload",
+            "1.0",
+            {
+                "audit_period_beginning": dt_to_wire(audit[0]),
+                "audit_period_ending": dt_to_wire(audit[1]),
+            },
+        ),
+        "old_display_name": old_display_name,
+        "tags": [_data(tag)["tag"] for tag in _data(instance.get("tags")).get("objects", [])],
+    }
+    data.update(instance_payload_data(instance, ctx_raw, block_devices, shares))
+    return _payload("InstanceUpdatePayload", UPDATE_PAYLOAD_VERSION, data)
+
+
+def instance_payload_data(
+    instance: Mapping[str, Any],
+    ctx_raw: Mapping[str, Any],
+    block_devices: list[dict[str, Any]] | None,
+    shares: list[dict[str, Any]] | None,
+) -> dict[str, Any]:
+    """InstancePayload's fields (1.9), which every versioned instance payload has."""
     data: dict[str, Any] = {}
     for field, source in _INSTANCE_SCHEMA.items():
         data[field] = instance.get(source)
@@ -169,18 +211,7 @@ def versioned_payload(
     data["action_initiator_user"] = user
     data["action_initiator_project"] = project
     data["locked_reason"] = (instance.get("system_metadata") or {}).get("locked_reason")
-    data["state_update"] = _payload("InstanceStateUpdatePayload", "1.0", dict(state_fields))
-    data["audit_period"] = _payload(
-        "AuditPeriodPayload",
-        "1.0",
-        {
-            "audit_period_beginning": dt_to_wire(audit[0]),
-            "audit_period_ending": dt_to_wire(audit[1]),
-        },
-    )
-    data["old_display_name"] = old_display_name
-    data["tags"] = [_data(tag)["tag"] for tag in _data(instance.get("tags")).get("objects", [])]
-    return _payload("InstanceUpdatePayload", UPDATE_PAYLOAD_VERSION, data)
+    return {name: data[name] for name in _INSTANCE_PAYLOAD_ORDER}
 
 
 def flavor_payload(flavor: Mapping[str, Any]) -> dict[str, Any]:

@@ -103,7 +103,7 @@ async def _emit(
     notifier = call.notifier
     # nova builds (and sends) the legacy message before it reads what only the versioned
     # payload needs: a lazy load failing there still lets the legacy message out
-    instance = await _loaded(call, dict(call.obj.data), _LEGACY_NEEDS)
+    instance = await loaded(call, dict(call.obj.data), _LEGACY_NEEDS)
     state_fields = payloads.states(instance, **given)
     now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
     audit = audit_period.current(notifier.options.audit_period, now)
@@ -127,7 +127,7 @@ async def _emit(
             versioned=False,
         )
     if notifier.versioned:
-        instance = await _loaded(call, instance, _VERSIONED_NEEDS)
+        instance = await loaded(call, instance, _VERSIONED_NEEDS)
         block_devices = shares = None
         if notifier.options.bdms_in_notifications:
             from aioconductor.objects.block_device import instance_rows
@@ -156,7 +156,7 @@ async def _emit(
         )
 
 
-async def _loaded(
+async def loaded(
     call: InstanceCall, instance: dict[str, Any], needs: tuple[str, ...]
 ) -> dict[str, Any]:
     """The saved instance with the fields the payloads read, lazy-loaded where missing."""

@@ -10,11 +10,13 @@ shutdown) and logged (throttled), as nova logs and drops a notification it could
 
 Drivers, as `[oslo_messaging_notifications] driver` names them: `messaging` (the bare 1.0
 body), `messagingv2` (the 2.0 envelope), `log` (one line on the logger
-`oslo.messaging.notification.<event_type>`), `noop`. Each AMQP driver publishes to the
-control exchange with routing key `<topic>.<priority>` for every topic, declaring the
-exchange and a queue of the same name first, as oslo's `notify_send` does, so nothing is
-lost before a consumer binds. The transport is the RPC connection, or a connection of its
-own when `[oslo_messaging_notifications] transport_url` is set.
+`oslo.messaging.notification.<event_type>`, the text oslo's LogDriver writes: secrets
+masked by oslo.utils' rules, versioned payloads in their classes' field order), `noop`.
+Each AMQP driver publishes to the control exchange with routing key `<topic>.<priority>`
+for every topic, declaring the exchange and a queue of the same name first, as oslo's
+`notify_send` does, so nothing is lost before a consumer binds. The transport is the RPC
+connection, or a connection of its own when `[oslo_messaging_notifications] transport_url`
+is set.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from aioconductor.messaging.amqp.connection import AmqpError, Channel, Connectio
 from aioconductor.messaging.amqp.robust import RobustConnection
 from aioconductor.messaging.topology import QueueSpec, control_exchange, queue_arguments
 from aioconductor.notifications import wire
+from aioconductor.notifications.masking import mask_dict
 from aioconductor.notifications.ordering import settle, tracked
 from aioconductor.observability.metrics import NOTIFICATIONS_DROPPED, NOTIFICATIONS_SENT
 from aioconductor.observability.throttle import ThrottledLog
@@ -46,8 +49,6 @@ PUBLISH_DEADLINE = 10.0
 _RETRY_PAUSE_MAX = 5.0
 _STOP_FLUSH_SECONDS = 5.0
 _LOG_BASE = "oslo.messaging.notification"  # oslo's LogDriver logger, kept for operators
-_SECRET_KEYS = ("password", "adminpass", "admin_pass", "auth_token", "new_pass", "secret",
-                "token", "configdrive", "private_key", "encrypted_key")  # fmt: skip
 
 
 class Notifications(Protocol):
@@ -358,16 +359,4 @@ def _log_notification(message: dict[str, Any], priority: str) -> None:
     logger = logging.getLogger(f"{_LOG_BASE}.{message['event_type']}")
     method = getattr(logger, priority.lower(), None)
     if method is not None:
-        method(json.dumps(_masked(message), default=str))
-
-
-def _masked(value: Any) -> Any:
-    """strutils.mask_dict_password, for the keys a nova payload can carry."""
-    if isinstance(value, dict):
-        return {
-            k: "***"
-            if not isinstance(v, dict) and any(s in str(k).lower() for s in _SECRET_KEYS)
-            else _masked(v)
-            for k, v in value.items()
-        }
-    return value
+        method(json.dumps(mask_dict(message), default=str))

@@ -64,6 +64,8 @@ def main() -> None:
                 raise exception.NoValidHost(reason="There are not enough hosts available.")
             hosts = job["hosts"]
             extra = job.get("alternates", 0)
+            # each request group maps to the host's provider, as placement's candidates say
+            requesters = [g.requester_id for g in (spec_obj.requested_resources or [])]
             answer = []
             for index in range(len(instance_uuids)):
                 chosen = [hosts[(index + k) % len(hosts)] for k in range(1 + extra)]
@@ -78,7 +80,7 @@ def main() -> None:
                             allocation_request=json.dumps(
                                 {"allocations": {h["compute_node_uuid"]: {"resources": {
                                     "VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1}}},
-                                 "mappings": {}}
+                                 "mappings": {r: [h["compute_node_uuid"]] for r in requesters}}
                             ),
                             allocation_request_version="1.36",
                         )

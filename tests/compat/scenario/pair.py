@@ -22,6 +22,7 @@ from typing import Any
 
 import pymysql
 
+from tests.compat.notification_logs import nova_lines
 from tests.compat.notification_queues import collect
 from tests.compat.nova_processes import (
     aioconductor_serving,
@@ -45,6 +46,8 @@ class Outcome:
     direct_tables: dict[str, list[dict[str, Any]]]
     our_tables: dict[str, list[dict[str, Any]]]
     our_log: str
+    # oslo's log notification driver's lines in nova's run ({logger, level, message})
+    direct_log_lines: list[dict[str, str]] = field(default_factory=list)
     # notification queue -> messages each side published while the scenario ran
     direct_notifications: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     our_notifications: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -90,7 +93,8 @@ def run_pair(
             for seeded in seeds:
                 seeded.result()
         collect(queues)  # what the seeds sent is nobody's result
-        direct = _phase(scenario, "run", "direct", direct_conf)
+        direct_lines = tmp_path / "direct-notification-log.jsonl"
+        direct = _phase(scenario, "run", "direct", direct_conf, direct_lines)
         theirs = collect(queues)
         log = tmp_path / "aioconductor.log"
         with aioconductor_serving(our_conf, log):
@@ -105,6 +109,7 @@ def run_pair(
             direct_tables={t: dump_table(dumped_direct, t) for t in tables},
             our_tables={t: dump_table(dumped_ours, t) for t in tables},
             our_log=log.read_text(),
+            direct_log_lines=nova_lines(direct_lines),
         )
 
 
@@ -115,8 +120,12 @@ def free_port() -> int:
         return port
 
 
-def _phase(scenario: Path, phase: str, mode: str, conf: Path) -> list[dict[str, Any]]:
+def _phase(
+    scenario: Path, phase: str, mode: str, conf: Path, log_file: Path | None = None
+) -> list[dict[str, Any]]:
     job = {"scenario": str(scenario), "phase": phase, "mode": mode, "config_file": str(conf)}
+    if log_file is not None:
+        job["log_file"] = str(log_file)
     result: list[dict[str, Any]] = run_nova_script(RUNNER, job)
     return result
 

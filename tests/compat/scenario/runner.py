@@ -1,7 +1,8 @@
 """Runs in nova 34.0.0's virtualenv: one phase of a scenario file through nova's own objects.
 
 Reads {"scenario": <path>, "phase": "seed"|"run", "mode": "direct"|"indirect",
-"config_file": <nova.conf>} on stdin and prints one JSON list on its last stdout line.
+"config_file": <nova.conf>, "log_file": <path, optional: the log driver's lines as JSON
+lines>} on stdin and prints one JSON list on its last stdout line.
 
 phase "seed": `scenario.seed(ctx, objects)` directly on the database (nothing recorded).
 phase "run": `scenario.run(ctx, objects, step)`; mode "direct" runs nova's objects on the
@@ -14,6 +15,7 @@ import importlib.util
 import json
 import sys
 import warnings
+from pathlib import Path
 
 warnings.simplefilter("ignore")
 
@@ -56,6 +58,11 @@ def main():
     )
     objects.register_all()
     rpc.init(config.CONF)  # notifications (service.create/update, ...) need the notifier
+    if job.get("log_file"):  # oslo's log driver's lines, for the other side to compare
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "legacy"))
+        import notification_log
+
+        notification_log.capture(job["log_file"])
     if indirect:
         db_api.DISABLE_DB_ACCESS = True
         objects_base.NovaObject.indirection_api = rpcapi.ConductorAPI()

@@ -37,13 +37,18 @@ def test_a_plain_boot_is_built_here() -> None:
 def test_server_groups_accelerators_and_resource_requests_are_forwarded() -> None:
     cases = {
         "server group": boot(instance_group=obj("InstanceGroup", uuid="g")),
-        "resource requests": boot(requested_resources=[obj("RequestGroup")]),
         "Cyborg": boot(extra_specs={"accel:device_profile": "gpu"}),
     }
     for words, (brs, specs) in cases.items():
         reason = why_forwarded(brs, specs, None)
         assert reason is not None
         assert words in reason
+
+
+def test_resource_requests_of_ports_are_built_here() -> None:
+    # a QoS port's request group: the conductor only maps it to the selected providers
+    brs, specs = boot(requested_resources=[obj("RequestGroup", requester_id="port-1")])
+    assert why_forwarded(brs, specs, None) is None
 
 
 def test_a_port_with_a_device_profile_is_forwarded() -> None:

@@ -83,3 +83,19 @@ def test_a_carried_retry_becomes_host_pairs() -> None:
     assert legacy_filter_properties({"retry": retry}) == {
         "retry": {"num_attempts": 1, "hosts": [["h1", "n1"]]}
     }
+
+
+def test_request_groups_get_the_providers_the_selection_mapped_them_to() -> None:
+    import json
+
+    from aioconductor.boot.legacy_filters import fill_provider_mapping
+
+    group = {"nova_object.name": "RequestGroup", "nova_object.data": {"requester_id": "port-1"}}
+    spec = {"nova_object.name": "RequestSpec", "nova_object.data": {"requested_resources": [group]}}
+    mapped = {"allocations": {}, "mappings": {"port-1": ["rp"]}}
+    selection = {"allocation_request": json.dumps(mapped)}
+    fill_provider_mapping(spec, selection)
+    assert group["nova_object.data"]["provider_uuids"] == ["rp"]
+    assert group["nova_object.changes"] == ["provider_uuids"]
+    with pytest.raises(KeyError):  # a group the candidate did not map: nova fails the build
+        fill_provider_mapping(spec, {"allocation_request": json.dumps({"mappings": {}})})

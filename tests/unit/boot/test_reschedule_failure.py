@@ -53,25 +53,24 @@ NO_NETWORK = obj("NetworkRequestList", objects=[obj("NetworkRequest", network_id
 A_NETWORK = obj("NetworkRequestList", objects=[obj("NetworkRequest", network_id="net-1")])
 
 
+def test_a_failure_needing_neutron_is_forwarded_before_any_write() -> None:
+    failing = reschedule(notifying=False, networks=A_NETWORK)
+    with pytest.raises(NotNative) as forwarded:
+        asyncio.run(failing.fail(instance("True"), MaxRetriesExceeded(reason="x"), raised=False))
+    assert "Neutron" in str(forwarded.value)
+
+
 @pytest.mark.parametrize(
-    ("notifying", "networks", "allocated", "needs"),
+    ("notifying", "networks", "allocated"),
     [
-        (True, NO_NETWORK, "False", "notifications"),
-        (False, A_NETWORK, "True", "Neutron"),
+        (True, NO_NETWORK, "True"),  # no network: nothing for Neutron; notifications are ours
+        (False, A_NETWORK, "False"),  # the compute deallocated before its cast
     ],
 )
-def test_a_failure_needing_the_legacy_conductor_is_forwarded_before_any_write(
-    notifying: bool, networks: Any, allocated: str, needs: str
+def test_a_failure_needing_nothing_more_is_recorded_here(
+    notifying: bool, networks: Any, allocated: str
 ) -> None:
     failing = reschedule(notifying=notifying, networks=networks)
-    with pytest.raises(NotNative) as forwarded:
-        asyncio.run(failing.fail(instance(allocated), MaxRetriesExceeded(reason="x"), raised=False))
-    assert needs in str(forwarded.value)
-
-
-def test_networks_the_compute_already_deallocated_need_no_legacy_conductor() -> None:
-    failing = reschedule(notifying=False, networks=A_NETWORK)
-    # the compute marked them deallocated before its cast: nothing is missing, so the
-    # failure is recorded here (and reaches the database, which this one refuses)
+    # recorded here: it reaches the database (which this one refuses)
     with pytest.raises(AssertionError, match="the database was used"):
-        asyncio.run(failing.fail(instance("False"), MaxRetriesExceeded(reason="x"), raised=False))
+        asyncio.run(failing.fail(instance(allocated), MaxRetriesExceeded(reason="x"), raised=False))

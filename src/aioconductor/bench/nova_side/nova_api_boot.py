@@ -54,7 +54,8 @@ def provision(ctx, uuids, reservation_id, options=None):
     """The rows nova-api writes for one request of len(uuids) instances; what it casts.
 
     options: name, metadata, tags (strings), blank_bdm (a blank local disk besides the image
-    BDM), ephemeral_gb."""
+    BDM), ephemeral_gb, port_resource_request (a port uuid: the bandwidth request group
+    nova's network API makes for a QoS port)."""
     from nova import block_device, objects
     from nova.compute import api as compute_api
     from nova.compute import power_state, vm_states
@@ -76,6 +77,16 @@ def provision(ctx, uuids, reservation_id, options=None):
     bdm_list = objects.BlockDeviceMappingList(objects=base_bdms)
     tags = objects.TagList(objects=[objects.Tag(ctx, tag=t) for t in options.get("tags", [])])
     build_requests, specs = [], []
+    port_requests = []
+    if options.get("port_resource_request"):
+        port_requests.append(
+            objects.RequestGroup(
+                requester_id=options["port_resource_request"], use_same_provider=True,
+                resources={"NET_BW_EGR_KILOBIT_PER_SEC": 1000},
+                required_traits={"CUSTOM_PHYSNET_NET1", "CUSTOM_VNIC_TYPE_NORMAL"},
+                forbidden_traits=set(), aggregates=[], forbidden_aggregates=set(),
+            )
+        )  # fmt: skip
     for index, uuid in enumerate(uuids):
         spec = objects.RequestSpec.from_components(
             ctx, uuid, IMAGE, chosen, None, objects.InstancePCIRequests(requests=[]),
@@ -83,7 +94,8 @@ def provision(ctx, uuids, reservation_id, options=None):
             security_groups=objects.SecurityGroupList(
                 objects=[objects.SecurityGroup(name=n) for n in security_groups]
             ),
-            port_resource_requests=[], request_level_params=objects.RequestLevelParams(),
+            port_resource_requests=list(port_requests),
+            request_level_params=objects.RequestLevelParams(),
         )  # fmt: skip
         spec.is_bfv = False
         spec.num_instances = len(uuids)
