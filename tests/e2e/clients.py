@@ -65,12 +65,16 @@ class JsonApi:
         return True
 
 
-def nova_api(base: str) -> JsonApi:
+# 2.62: the host of each instance action event (which compute built, which failed first)
+EVENT_HOSTS_MICROVERSION = "2.62"
+
+
+def nova_api(base: str, microversion: str = NOVA_MICROVERSION) -> JsonApi:
     return JsonApi(
         f"{base}/v2.1",
         (
-            ("OpenStack-API-Version", f"compute {NOVA_MICROVERSION}"),
-            ("X-OpenStack-Nova-API-Version", NOVA_MICROVERSION),
+            ("OpenStack-API-Version", f"compute {microversion}"),
+            ("X-OpenStack-Nova-API-Version", microversion),
         ),
     )
 

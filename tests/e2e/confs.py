@@ -1,5 +1,12 @@
 """The configuration files of an end-to-end stack: nova.conf per service, placement.conf and
-nova-api's api-paste.ini, all from one `Layout` (names, ports, directories of one run)."""
+nova-api's api-paste.ini, all from one `Layout` (names, ports, directories of one run).
+
+One cell: every service on one vhost and the cell's database, one conductor (a single-cell
+deployment). Several cells: laid out as nova's cells v2 guide lays them out, an API level
+(nova-api, nova-scheduler, the superconductor: the API vhost, `[api_database]`, cell0 as
+`[database]`) and per cell a vhost, a database, a cell conductor and its computes, which
+have no `[api_database]`; every service sends its notifications to the API vhost (one
+stream, as devstack's superconductor layout does)."""
 
 from __future__ import annotations
 
@@ -17,11 +24,55 @@ NOVA_ETC = Path(__file__).resolve().parents[2] / ".venv-nova" / "etc" / "nova"
 API_HOST = "e2e-api"
 SCHEDULER_HOST = "e2e-scheduler"
 CONDUCTOR_HOST = "e2e-conductor"  # nova-conductor alone, or aioconductor
-LEGACY_CONDUCTOR_HOST = "e2e-conductor-legacy"  # nova-conductor beside aioconductor
+LEGACY_CONDUCTOR_HOST = f"{CONDUCTOR_HOST}-legacy"  # nova-conductor beside aioconductor
 
 
 def compute_host(index: int) -> str:
     return f"e2e-compute-{index}"
+
+
+def cell_conductor_host(cell: str) -> str:
+    return f"{CONDUCTOR_HOST}-{cell}"
+
+
+def legacy_host(conductor_host: str) -> str:
+    """The nova-conductor beside an aioconductor (`legacy` mode)."""
+    return f"{conductor_host}-legacy"
+
+
+# The nova-compute that fails the first build of the servers to reschedule (named
+# `e2e-resched-*`: nova_side/reschedule_driver.py, nova's FakeRescheduleDriver narrowed to
+# them); the others keep this much memory back so the scheduler always weighs it first.
+RESCHEDULE_HOST = compute_host(1)
+RESCHEDULE_DRIVER = "e2e_reschedule.NamedRescheduleDriver"  # under nova.virt
+RESERVED_MEMORY_MB = 400000  # of FakeDriver's 800000
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A real cell: its database, its vhost (the API vhost in a one-cell stack), and its
+    conductor's /metrics port (several cells only)."""
+
+    name: str
+    db: str
+    vhost: str
+    metrics_port: int = 0
+
+    @property
+    def conductor_host(self) -> str:
+        return cell_conductor_host(self.name)
+
+    @property
+    def transport_url(self) -> str:
+        return _rabbit("rabbit", self.vhost)
+
+    @property
+    def amqp_url(self) -> str:
+        return _rabbit("amqp", self.vhost)
+
+
+def _rabbit(scheme: str, vhost: str) -> str:
+    return f"{scheme}://guest:guest@127.0.0.1:5672/{quote(vhost, safe='')}"
 
 
 COMPUTE_HOSTS = r"e2e-compute-\d+"  # a pattern: which compute a server lands on varies
@@ -33,22 +84,37 @@ class Layout:
 
     prefix: str
     root: Path
-    vhost: str
+    vhost: str  # the API level's (every service's, with one cell)
     api_db: str
     cell0_db: str
-    cell1_db: str
+    cells: tuple[Cell, ...]
     placement_db: str
     api_port: int
     placement_port: int
-    metrics_port: int
+    metrics_port: int  # the (super)conductor's
+    reschedule: bool = False  # RESCHEDULE_HOST fails the first build of `e2e-resched-*`
+
+    @property
+    def split(self) -> bool:
+        """Several cells: an API level with a superconductor, a conductor per cell."""
+        return len(self.cells) > 1
 
     @property
     def transport_url(self) -> str:
-        return f"rabbit://guest:guest@127.0.0.1:5672/{quote(self.vhost, safe='')}"
+        return _rabbit("rabbit", self.vhost)
 
     @property
     def amqp_url(self) -> str:
-        return f"amqp://guest:guest@127.0.0.1:5672/{quote(self.vhost, safe='')}"
+        return _rabbit("amqp", self.vhost)
+
+    @property
+    def vhosts(self) -> list[str]:
+        return list(dict.fromkeys([self.vhost, *(cell.vhost for cell in self.cells)]))
+
+    def cell_of(self, compute: str) -> Cell:
+        """A compute's cell: computes are dealt to the cells in turn."""
+        index = int(compute.rsplit("-", 1)[1])
+        return self.cells[(index - 1) % len(self.cells)]
 
     @property
     def api_url(self) -> str:
@@ -64,21 +130,29 @@ class Layout:
         return path
 
 
-def nova_conf(layout: Layout, host: str, extra: str = "") -> str:
+def nova_conf(layout: Layout, host: str, extra: str = "", cell: Cell | None = None) -> str:
     """nova.conf for one service: the run's broker and databases, placement, notifications
     in both formats on every state change, no quota limits (N parallel boots must not hit
-    one). `extra` is appended (more sections, or options of a section it opens)."""
+    one). `cell`: a cell-level service of a stack with several cells (its cell's vhost and
+    database, no API database); otherwise an API-level one. `extra` is appended (more
+    sections, or options of a section it opens)."""
     state = layout.service_dir(host)
+    if cell is not None:
+        transport, database, api_database = cell.transport_url, cell.db, ""
+    else:
+        # with several cells the API level's [database] is cell0, as devstack sets it
+        database = layout.cell0_db if layout.split else layout.cells[0].db
+        transport = layout.transport_url
+        api_database = f"[api_database]\nconnection = {cell_url(layout.api_db)}\n"
     return (
         "[DEFAULT]\n"
         f"host = {host}\n"
-        f"transport_url = {layout.transport_url}\n"
+        f"transport_url = {transport}\n"
         f"state_path = {state}\n"
         "rpc_response_timeout = 60\n"
         "[database]\n"
-        f"connection = {cell_url(layout.cell1_db)}\n"
-        "[api_database]\n"
-        f"connection = {cell_url(layout.api_db)}\n"
+        f"connection = {cell_url(database)}\n"
+        f"{api_database}"
         "[placement]\n"
         "auth_type = none\n"
         f"endpoint_override = {layout.placement_url}\n"
@@ -87,6 +161,7 @@ def nova_conf(layout: Layout, host: str, extra: str = "") -> str:
         "notification_format = both\n"
         "[oslo_messaging_notifications]\n"
         "driver = messagingv2\n"
+        f"{_notification_transport(layout, cell)}"
         "[oslo_concurrency]\n"
         f"lock_path = {state / 'locks'}\n"
         "[quota]\n"
@@ -100,19 +175,60 @@ def nova_conf(layout: Layout, host: str, extra: str = "") -> str:
         # from here
         "[glance]\n"
         "api_servers = http://localhost:9292\n"
+        f"{_split_options(layout)}"
+        f"{_reschedule_options(layout, host)}"
         f"{extra}"
     )
 
 
+def _notification_transport(layout: Layout, cell: Cell | None) -> str:
+    return f"transport_url = {layout.transport_url}\n" if cell is not None else ""
+
+
+def _split_options(layout: Layout) -> str:
+    """What nova's cells guide tells a multi-cell deployment to set: cell services cannot
+    reach the scheduler (no "upcalls"), so computes do not report their instances to it and
+    the late group-policy check is off."""
+    if not layout.split:
+        return ""
+    return (
+        "[filter_scheduler]\ntrack_instance_changes = false\n"
+        "[workarounds]\ndisable_group_policy_check_upcall = true\n"
+    )
+
+
+def _reschedule_options(layout: Layout, host: str) -> str:
+    """Rescheduled servers: RESCHEDULE_HOST stays first in the scheduler's weighing, however
+    many servers it holds and however many builds failed there, so every server to
+    reschedule goes there first. The scheduler weighs by free memory alone (each other
+    weigher normalises its values over the hosts, so one instance's vCPU or disk, or a
+    build under way, would outweigh the reserved memory; the build failure weigher would
+    put it last after a failure), and the compute is not disabled after 10 failures."""
+    if not layout.reschedule:
+        return ""
+    if host == SCHEDULER_HOST:
+        return "[filter_scheduler]\nweight_classes = nova.scheduler.weights.ram.RAMWeigher\n"
+    if host == RESCHEDULE_HOST:
+        return "[compute]\nconsecutive_build_service_disable_threshold = 0\n"
+    return ""
+
+
 def compute_conf(layout: Layout, host: str) -> str:
-    """A compute's nova.conf: the fake driver, and no [api_database] (a compute's usual
-    file; nova-compute never opens a database)."""
+    """A compute's nova.conf: the fake driver, its cell's vhost and database, and no
+    [api_database] (a compute's usual file; nova-compute never opens a database)."""
     state = layout.service_dir(host)
-    text = nova_conf(layout, host)
+    text = nova_conf(layout, host, cell=layout.cell_of(host) if layout.split else None)
     text = re.sub(r"\[api_database\]\nconnection = [^\n]*\n", "", text)
+    driver = "fake.FakeDriver"
+    if layout.reschedule and host == RESCHEDULE_HOST:
+        driver = RESCHEDULE_DRIVER
+    reserved = ""
+    if layout.reschedule and host != RESCHEDULE_HOST:
+        reserved = f"reserved_host_memory_mb = {RESERVED_MEMORY_MB}\n"
     return text.replace(
         "[database]\n",
-        "compute_driver = fake.FakeDriver\n"
+        f"compute_driver = {driver}\n"
+        f"{reserved}"
         f"instances_path = {state / 'instances'}\n"
         "periodic_fuzzy_delay = 0\n"
         "[database]\n",
@@ -120,12 +236,15 @@ def compute_conf(layout: Layout, host: str) -> str:
     )
 
 
-def aioconductor_conf(layout: Layout, fallback: bool) -> str:
-    """aioconductor reads the operator's nova.conf, here the conductor's, plus its section."""
-    section = f"[aioconductor]\nmetrics_bind = 127.0.0.1:{layout.metrics_port}\n"
+def aioconductor_conf(layout: Layout, fallback: bool, cell: Cell | None = None) -> str:
+    """aioconductor reads the operator's nova.conf, here the conductor's, plus its section:
+    the (super)conductor's, or with `cell` that cell's conductor's."""
+    host = cell.conductor_host if cell else CONDUCTOR_HOST
+    port = cell.metrics_port if cell else layout.metrics_port
+    section = f"[aioconductor]\nmetrics_bind = 127.0.0.1:{port}\n"
     if fallback:
-        section += f"fallback_host = {LEGACY_CONDUCTOR_HOST}\n"
-    return nova_conf(layout, CONDUCTOR_HOST, section)
+        section += f"fallback_host = {legacy_host(host)}\n"
+    return nova_conf(layout, host, section, cell)
 
 
 def placement_conf(layout: Layout) -> str:

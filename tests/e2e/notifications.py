@@ -35,6 +35,10 @@ SETTLE_SECONDS = 1.0
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _HEX_ID = re.compile(r"^[0-9a-f]{32}$")
 _COMPUTE_HOST = re.compile(confs.COMPUTE_HOSTS)
+# a legacy nova-conductor beside an aioconductor: named after it
+_LEGACY_HOST = re.compile(rf"({re.escape(confs.CONDUCTOR_HOST)}(?:-cell\d+)?)-legacy")
+# which cell's conductor saved a server follows from which cell it landed in, which varies
+_CELL_CONDUCTOR_HOST = re.compile(rf"{re.escape(confs.CONDUCTOR_HOST)}-cell\d+")
 _RESERVATION = re.compile(r"^r-[0-9a-z]{8}$")  # nova's random reservation_id
 _INSTANCE_NAME = re.compile(r"instance-[0-9a-f]{8}")  # from the row id: boot order
 # lists of field names nova builds from a set: their order is the process's hash seed's
@@ -175,7 +179,8 @@ def _normalised(value: Any, names: dict[str, str]) -> Any:
 
 
 def _normalised_text(text: str, names: dict[str, str]) -> str:
-    text = text.replace(confs.LEGACY_CONDUCTOR_HOST, confs.CONDUCTOR_HOST)
+    text = _LEGACY_HOST.sub(r"\1", text)
+    text = _CELL_CONDUCTOR_HOST.sub(f"{confs.CONDUCTOR_HOST}-cell<n>", text)
     text = _COMPUTE_HOST.sub("e2e-compute-<n>", text)
     text = _UUID.sub(lambda m: f"<{names[m.group(0)]}>" if m.group(0) in names else "<uuid>", text)
     text = _TIME.sub("<time>", text)

@@ -2,7 +2,8 @@
 of scripts/e2e-tier:
 
     python -m tests.e2e.run [--mode legacy|alone|nova ...] [--sequential N] [--parallel N]
-                            [--computes N] [--compare-notifications] [--keep DIR]
+                            [--computes N] [--cells N] [--reschedule]
+                            [--compare-notifications] [--keep DIR]
 
 Exit code 0 when every run passed its checks (and the notification streams compared equal,
 when asked), 1 otherwise.
@@ -17,9 +18,11 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
-from tests.e2e import checks, notifications
+from tests.e2e import checks, notifications, reschedule
+from tests.e2e.cells import cell_problems
 from tests.e2e.scenario import Plan, ServerRecord, boot_times, run_scenario
 from tests.e2e.stack import MODES, Stack, running_stack
 
@@ -33,6 +36,11 @@ class RunReport:
     records: list[ServerRecord] = field(default_factory=list)
     problems: dict[str, list[str]] = field(default_factory=dict)  # check -> problems
     routes: dict[str, dict[str, int]] = field(default_factory=dict)  # aioconductor's
+    # each aioconductor's (the superconductor's, each cell conductor's): host -> routes
+    conductor_routes: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    cells: int = 1
+    placed: dict[str, int] = field(default_factory=dict)  # cell -> servers built there
+    events: dict[str, list[dict[str, object]]] = field(default_factory=dict)  # create's
     failures: dict[str, dict[str, int]] = field(default_factory=dict)  # aioconductor's
     notifications_dropped: int = 0
     exit_codes: dict[str, int] = field(default_factory=dict)
@@ -48,30 +56,63 @@ class RunReport:
         return not any(self.problems.values())
 
 
-def run(mode: str, root: Path, plan: Plan, computes: int = 1) -> RunReport:
-    report = RunReport(mode, plan, root)
+def run(
+    mode: str,
+    root: Path,
+    plan: Plan,
+    computes: int = 1,
+    cells: int = 1,
+) -> RunReport:
+    """One run; `cells` real cells (a superconductor and a conductor per cell when more
+    than one); with servers to reschedule, the first compute fails their first build."""
+    rescheduling = plan.rescheduled > 0
+    report = RunReport(mode, plan, root, cells=cells)
     started = time.monotonic()
-    with running_stack(mode, root, computes) as stack:
+    seen = reschedule.AtBoot()
+    with running_stack(mode, root, computes, cells, rescheduling) as stack:
         report.start_seconds = time.monotonic() - started
-        report.records = run_scenario(stack.api, plan, lambda: _stalled(stack))
+        after_boot = partial(reschedule.look_at_boot, stack, seen=seen) if rescheduling else None
+        report.records = run_scenario(stack.api, plan, lambda: _stalled(stack), after_boot)
         report.problems["servers"] = checks.server_problems(report.records)
         report.problems["allocations"] = checks.allocation_problems(stack.placement, report.records)
-        report.problems["actions"] = checks.action_problems(stack.api, report.records)
+        events = {
+            r.id: reschedule.build_events(stack.events_api, r.id)
+            for r in report.records
+            if r.id and r.boot_seconds is not None
+        }
+        report.events = events
+        unfinished = reschedule.BUILD_EVENT if rescheduling else None
+        report.problems["actions"] = checks.action_problems(
+            stack.api, report.records, events, unfinished
+        )
+        report.problems["cells"] = cell_problems(stack, report.records)
+        report.placed = dict(
+            Counter(stack.cell_name(r.host) for r in report.records if r.host is not None)
+        )
         found = notifications.collect(stack.layout.amqp_url, report.records)
         notifications.save(found, root / "notifications.jsonl")
         report.streams = notifications.per_server(found, report.records)
         report.unassigned = notifications.unassigned_events(found, report.records)
         if stack.with_aioconductor:
+            report.conductor_routes = {
+                host: checks.conductor_routes(samples)
+                for host, samples in stack.metrics_by_conductor().items()
+            }
             samples = stack.metrics()
             report.routes = checks.conductor_routes(samples)
             report.failures = checks.conductor_failures(samples)
             report.notifications_dropped = int(
                 sum(v for (name, _), v in samples.items() if name.endswith("dropped_total"))
             )
+        if rescheduling:
+            report.problems["reschedule"] = reschedule.reschedule_problems(
+                stack, report.records, events, seen, report.routes
+            )
         report.exit_codes = stack.stop()
+        expected = reschedule.EXPECTED_ERRORS if rescheduling else ()
         report.problems["logs"] = [
             f"{name}: {line}"
-            for name, lines in checks.log_problems(stack).items()
+            for name, lines in checks.log_problems(stack, expected).items()
             for line in lines
         ]
     report.problems["exits"] = [f"{n} exited {c}" for n, c in report.exit_codes.items() if c]
@@ -119,7 +160,9 @@ def summary(report: RunReport) -> str:
         f"== mode {report.mode}: {'PASSED' if report.passed else 'FAILED'} "
         f"(stack up in {report.start_seconds:.0f} s; logs under {report.root})"
     ]
-    for batch in ("sequential", "parallel"):
+    if report.cells > 1:
+        lines.append(f"   {report.cells} cells; servers built per cell: {report.placed}")
+    for batch in ("sequential", "rescheduled", "parallel"):
         times = boot_times(report.records, batch)
         if times:
             lines.append(
@@ -129,10 +172,17 @@ def summary(report: RunReport) -> str:
     for record in report.records:
         boot = f"{record.boot_seconds:.2f} s" if record.boot_seconds is not None else "-"
         gone = f"{record.delete_seconds:.2f} s" if record.delete_seconds is not None else "-"
-        lines.append(f"   {record.name}: to ACTIVE {boot}, delete {gone}, seen {record.statuses}")
+        lines.append(
+            f"   {record.name}: to ACTIVE {boot} on {record.host}, delete {gone}, "
+            f"seen {record.statuses}"
+        )
     if report.mode != "nova":
         native = sum(by.get("native", 0) for by in report.routes.values())
         lines.append(f"   conductor calls: {native} native, forwarded {report.forwarded or 'none'}")
+        for host, routes in report.conductor_routes.items():
+            calls = sum(sum(by.values()) for by in routes.values())
+            tasks = {m: by for m, by in routes.items() if m.startswith("compute_task")}
+            lines.append(f"      {host}: {calls} calls; compute_task {tasks or 'none'}")
     for check, problems in report.problems.items():
         lines.append(f"   {check}: {'ok' if not problems else f'{len(problems)} problem(s)'}")
         lines += [f"      {p}" for p in problems[:20]]
@@ -151,6 +201,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sequential", type=int, default=3, help="servers booted one by one")
     parser.add_argument("--parallel", type=int, default=10, help="servers booted at once")
     parser.add_argument("--computes", type=int, default=2, help="nova-compute services")
+    parser.add_argument(
+        "--cells",
+        type=int,
+        default=1,
+        help="real cells, each with its database, vhost and conductor (computes dealt in turn)",
+    )
+    parser.add_argument(
+        "--reschedule",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N more servers, one by one, whose first build fails on the first compute",
+    )
     parser.add_argument("--no-reboot", action="store_true", help="skip the soft reboots")
     parser.add_argument(
         "--compare-notifications",
@@ -163,11 +226,13 @@ def main(argv: list[str] | None = None) -> int:
     modes = list(dict.fromkeys(args.mode or ["alone", "nova"]))
     if args.compare_notifications and "nova" not in modes:
         modes.append("nova")
-    plan = Plan(args.sequential, args.parallel, reboot=not args.no_reboot)
+    plan = Plan(
+        args.sequential, args.parallel, reboot=not args.no_reboot, rescheduled=args.reschedule
+    )
     base = args.keep or Path(tempfile.mkdtemp(prefix="aioc-e2e-"))
     reports = {}
     for mode in modes:
-        reports[mode] = run(mode, base / mode, plan, args.computes)
+        reports[mode] = run(mode, base / mode, plan, args.computes, args.cells)
         print(summary(reports[mode]), flush=True)
     failed = [mode for mode, report in reports.items() if not report.passed]
     if args.compare_notifications:
@@ -198,12 +263,16 @@ def _as_json(report: RunReport) -> dict[str, object]:
                 "boot_seconds": r.boot_seconds,
                 "delete_seconds": r.delete_seconds,
                 "statuses": r.statuses,
+                "host": r.host,
                 "problem": r.problem,
             }
             for r in report.records
         ],
         "problems": report.problems,
         "routes": report.routes,
+        "conductor_routes": report.conductor_routes,
+        "placed": report.placed,
+        "create_events": report.events,
         "failures": report.failures,
     }
 

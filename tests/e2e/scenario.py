@@ -1,6 +1,7 @@
-"""The end-to-end scenario, through nova's REST API only: boot servers one after another,
-then a batch at once, list them, soft-reboot the sequential ones, delete them all; the time
-from `POST /servers` to ACTIVE is recorded per server."""
+"""The end-to-end scenario, through nova's REST API only: boot servers one after another
+(the ones to reschedule, `e2e-resched-*`, after the sequential ones), then a batch at once,
+list them, soft-reboot the sequential ones, delete them all; the time from `POST /servers`
+to ACTIVE is recorded per server."""
 
 from __future__ import annotations
 
@@ -23,17 +24,19 @@ class Plan:
     parallel: int = 3
     reboot: bool = True
     timeout: float = 90.0  # per boot, reboot or delete
+    rescheduled: int = 0  # servers whose first build fails (the stack's RESCHEDULE_HOST)
 
 
 @dataclass
 class ServerRecord:
     name: str
-    batch: str  # "sequential" or "parallel"
+    batch: str  # "sequential", "rescheduled" (one after another too) or "parallel"
     id: str | None = None
     boot_seconds: float | None = None  # POST /servers to ACTIVE
     delete_seconds: float | None = None  # DELETE to 404
     statuses: list[str] = field(default_factory=list)  # every status seen, in order
     listed: str | None = None  # its status in GET /servers/detail
+    host: str | None = None  # the compute it was ACTIVE on
     rebooted: bool | None = None  # None: not rebooted
     gone: bool = False
     problem: str | None = None  # why it stopped short (first failure only)
@@ -47,9 +50,17 @@ class ServerRecord:
 Stalled = Callable[[], str | None]
 
 
-def run_scenario(api: JsonApi, plan: Plan, stalled: Stalled) -> list[ServerRecord]:
+def run_scenario(
+    api: JsonApi,
+    plan: Plan,
+    stalled: Stalled,
+    after_boot: Callable[[list[ServerRecord]], None] | None = None,
+) -> list[ServerRecord]:
+    """The scenario; `after_boot` looks at the stack once every server has booted, before
+    any is rebooted or deleted."""
     _ensure_flavor(api)
     records = [ServerRecord(f"e2e-seq-{i}", "sequential") for i in range(plan.sequential)]
+    records += [ServerRecord(f"e2e-resched-{i}", "rescheduled") for i in range(plan.rescheduled)]
     batch = [ServerRecord(f"e2e-par-{i}", "parallel") for i in range(plan.parallel)]
     for record in records:
         _boot(api, record, plan, stalled)
@@ -59,12 +70,14 @@ def run_scenario(api: JsonApi, plan: Plan, stalled: Stalled) -> list[ServerRecor
     by_id = {server["id"]: server["status"] for server in listed}
     for record in records:
         record.listed = by_id.get(record.id or "")
+    if after_boot is not None:
+        after_boot(records)
     if plan.reboot:
         for record in records:
             if record.batch == "sequential" and record.boot_seconds is not None:
                 _reboot(api, record, plan, stalled)
     for record in records:
-        if record.batch == "sequential":
+        if record.batch != "parallel":
             _delete(api, record, plan)
     _each_at_once(batch, lambda record: _delete(api, record, plan))
     return records
@@ -104,6 +117,7 @@ def _boot(api: JsonApi, record: ServerRecord, plan: Plan, stalled: Stalled) -> N
     server = _wait_status(api, record, "BUILD", plan.timeout, stalled)
     if server and server["status"] == "ACTIVE":
         record.boot_seconds = time.monotonic() - posted
+        record.host = str(server.get("OS-EXT-SRV-ATTR:host"))
     elif server:
         fault = server.get("fault", {}).get("message")
         record.fail(f"boot ended {server['status']}: {fault}")

@@ -1,6 +1,8 @@
-"""The end-to-end tier, short version: real nova-api, nova-scheduler, placement and one
-nova-compute (fake driver) 34.0.0 boot, list, reboot and delete 1 server, then 3 at once,
-through aioconductor, and once more through nova-conductor alone, the reference.
+"""The end-to-end tier, short version: real nova-api, nova-scheduler, placement and two
+nova-computes (fake driver) 34.0.0 boot, list, reboot and delete 1 server, then 1 whose first
+build fails on the first compute (rescheduled to the second through
+`compute_task.build_instances`), then 3 at once, through aioconductor, and once more through
+nova-conductor alone, the reference.
 
 `AIOC_E2E_MODE` picks aioconductor's mode: `alone` (the default: no nova-conductor anywhere,
 every conductor call native, the boot included) or `legacy` (a nova-conductor beside it for
@@ -20,7 +22,8 @@ from tests.e2e.scenario import Plan
 pytestmark = [pytest.mark.connected, pytest.mark.e2e, pytest.mark.timeout(300)]
 
 MODE = os.environ.get("AIOC_E2E_MODE", "alone")
-PLAN = Plan(sequential=1, parallel=3)
+PLAN = Plan(sequential=1, parallel=3, rescheduled=1)
+COMPUTES = 2  # the first fails the rescheduled server's first build
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +39,7 @@ def nova_run(tmp_path_factory: pytest.TempPathFactory) -> RunReport:
 
 
 def _run(mode: str, root: Path) -> RunReport:
-    report = run(mode, root, PLAN)
+    report = run(mode, root, PLAN, COMPUTES)
     print(summary(report))  # shown with -rA, and on failure
     return report
 
@@ -44,7 +47,7 @@ def _run(mode: str, root: Path) -> RunReport:
 def test_servers_boot_and_delete_through_aioconductor(aioconductor_run: RunReport) -> None:
     checked = {k: v for k, v in aioconductor_run.problems.items() if k != "conductor"}
     assert not any(checked.values()), summary(aioconductor_run)
-    assert len(aioconductor_run.records) == PLAN.sequential + PLAN.parallel
+    assert len(aioconductor_run.records) == PLAN.sequential + PLAN.rescheduled + PLAN.parallel
 
 
 def test_conductor_calls_native_but_what_is_forwarded_by_design(
@@ -57,6 +60,17 @@ def test_conductor_calls_native_but_what_is_forwarded_by_design(
     native = {method for method, by in report.routes.items() if by.get("native")}
     assert {"Instance.save", "Instance.destroy"} <= native, report.routes
     assert report.forwarded == {}, summary(report)
+
+
+def test_a_failed_build_is_rescheduled_to_the_alternate(aioconductor_run: RunReport) -> None:
+    """The rescheduled server ends ACTIVE on the other compute, its resources there only,
+    both builds in its create action as nova records them, and (`alone`) aioconductor
+    served the compute's build_instances natively and cast it to that compute."""
+    report = aioconductor_run
+    assert not report.problems["reschedule"], summary(report)
+    served = report.routes.get("compute_task.build_instances", {})
+    if MODE == "alone":
+        assert served == {"native": PLAN.rescheduled}, report.routes
 
 
 def test_nova_conductor_alone_passes_the_same_checks(nova_run: RunReport) -> None:

@@ -101,3 +101,19 @@ def test_api_paste_ini_keeps_nova_pipelines_without_authtoken() -> None:
     for line in pipelines:
         assert "authtoken" not in line
         assert line.split()[-2:][0] in ("keystonecontext", "legacy_v2_compatible")
+
+
+def test_cell_conductors_compare_equal_whichever_cell_a_server_landed_in() -> None:
+    """Which cell's conductor (or the legacy one beside it) saves a server follows from the
+    cell it landed in, which varies between runs."""
+    cell1 = f"compute.{confs.cell_conductor_host('cell1')}"
+    cell2_legacy = f"compute.{confs.legacy_host(confs.cell_conductor_host('cell2'))}"
+    comparison = compare(
+        streams([update(cell1, None), start()]), streams([update(cell2_legacy, None), start()])
+    )
+    assert comparison.differences == []
+    different = compare(
+        streams([update(cell1, None), start()]),
+        streams([update(f"compute.{confs.CONDUCTOR_HOST}", None), start()]),
+    )
+    assert different.differences, "a cell conductor is not the superconductor"

@@ -31,6 +31,10 @@ def main():
     def parse_args_then_install_fakes(*args, **kwargs):
         parse_args(*args, **kwargs)
         install_glance_and_neutron()
+        if binary == "nova-compute":
+            import reschedule_driver
+
+            sys.modules[reschedule_driver.MODULE] = reschedule_driver
 
     config.parse_args = parse_args_then_install_fakes
     command.main()
