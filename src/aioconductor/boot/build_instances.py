@@ -56,8 +56,20 @@ class _Forward(Exception):
     """A failure whose cleanup needs what only the legacy conductor has."""
 
 
+# where nova raises the "exhausted" failure itself: ComputeTaskManager.build_instances
+_HERE = ("nova.conductor.manager", "build_instances")
+
+
+class _Exhausted(MaxRetriesExceeded):
+    """nova's MaxRetriesExceeded, made in build_instances itself."""
+
+    @property
+    def remote_class(self) -> str:
+        return "MaxRetriesExceeded"
+
+
 def _exhausted(uuid: str) -> MaxRetriesExceeded:
-    return MaxRetriesExceeded(
+    return _Exhausted(
         reason=f"Exhausted all hosts available for retrying build failures for instance {uuid}."
     )
 
@@ -105,8 +117,9 @@ async def build_instances(
     except Exception as exc:
         # nova destroys the build request when this is the first attempt: never here (the
         # gate wants a retry, and populate_retry counted this attempt as a second one)
+        raised_in = _HERE if isinstance(exc, _Exhausted) else None
         for instance in instances:
-            await reschedule.fail(instance, exc, raised=True)
+            await reschedule.fail(instance, exc, raised=True, raised_in=raised_in)
         return
 
     for instance, host_list in zip(instances, host_lists, strict=False):
@@ -228,7 +241,14 @@ class _Reschedule:
             missing.append("the Neutron deallocation")
         return missing
 
-    async def fail(self, instance: Primitive, exc: BaseException, *, raised: bool) -> None:
+    async def fail(
+        self,
+        instance: Primitive,
+        exc: BaseException,
+        *,
+        raised: bool,
+        raised_in: tuple[str, str] | None = None,
+    ) -> None:
         services, ctx, db = self.services, self.ctx, self.db
         uuid = str(data(instance)["uuid"])
         missing = self._missing(instance)
@@ -238,9 +258,15 @@ class _Reschedule:
         for what in missing:
             log.warning("%s: %s for %s is not done by aioconductor", WHAT, what, uuid)
         failure = recorded(exc, raised=raised)
-        await steps.set_error_with_fault(services, db, ctx, uuid, failure, exc, self.legacy)
+        completed = await steps.set_error_with_fault(
+            services, db, ctx, uuid, failure, exc, self.legacy, raised=raised, raised_in=raised_in
+        )
+        if not completed:
+            return  # nova fails in its notification, before the networks' cleanup
         obj = ObjectPrimitive.from_wire(copy.deepcopy(instance))
         system_metadata = dict(obj.data.get("system_metadata") or {})
+        if system_metadata.get("network_allocated") == "False":
+            return  # nova's dict field sees no change: its save writes and notifies nothing
         system_metadata["network_allocated"] = "False"
         obj.data["system_metadata"] = system_metadata
         obj.changes.add("system_metadata")

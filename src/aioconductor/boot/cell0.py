@@ -61,7 +61,10 @@ class Burial:
         *,
         build_requests: list[Primitive],
         instances: list[Primitive] | None = None,
+        request_spec: Primitive | None = None,
     ) -> None:
+        """`request_spec`: the one the failure notifications carry, when not the boot's
+        first (nova buries an instance whose host has no cell with its own spec)."""
         services, ctx = self._services, self._ctx
         cell0 = await self._cell0()
         if cell0 is None:
@@ -101,7 +104,13 @@ class Burial:
                 )
             await steps.create_tags(db, ctx, uuid, self._tags)
             await steps.set_error_with_fault(
-                services, db, ctx, uuid, failure, exc, legacy_request_spec(self._spec)
+                services,
+                db,
+                ctx,
+                uuid,
+                failure,
+                exc,
+                legacy_request_spec(request_spec or self._spec),
             )
         for build_request in build_requests:
             uuid = str(data(build_request).get("instance_uuid"))

@@ -158,7 +158,12 @@ async def schedule_and_build_instances(
                     "No host-to-cell mapping found for selected host %s. Setup is incomplete.",
                     host,
                 )
-                await burial.bury(exc, build_requests=[plan.build_request], instances=[instance])
+                await burial.bury(
+                    exc,
+                    build_requests=[plan.build_request],
+                    instances=[instance],
+                    request_spec=plan.spec,
+                )
                 continue
             host_mappings[host] = mapping
         cell = data(mapping)["cell_mapping"]

@@ -205,10 +205,17 @@ async def set_error_with_fault(
     failure: RecordedFailure,
     exc: BaseException,
     legacy_spec: dict[str, Any] | None,
-) -> None:
+    *,
+    raised: bool = True,
+    raised_in: tuple[str, str] | None = None,
+) -> bool:
     """scheduler_utils.set_vm_state_and_notify for a build: ERROR, no task, a fault, then
     the failure's two notifications (`legacy_spec`: the request spec as nova's legacy dict,
-    None for none)."""
+    None for none; `raised_in`: where nova raises `exc`, when not where nova usually meets
+    it). False when nova would fail here: an exception it made without raising it (a
+    reschedule's alternates all refused) has no traceback, and the versioned message's
+    ExceptionPayload.from_exception then raises AttributeError in nova, after the legacy
+    message and before anything the caller does next."""
     log.warning("Failed to compute_task_build_instances: %s", exc)
     log.warning("Setting instance %s to ERROR state.", uuid)
     await failed_build.set_vm_state_error(db, ctx, uuid, notifier=services.notifier)
@@ -220,11 +227,30 @@ async def set_error_with_fault(
         details=failure.details,
         host=services.settings.host,
     )
-    if services.notifying:
-        spec = spec_from_legacy(legacy_spec, {}) if legacy_spec is not None else None
-        await notify_compute_task_error(
-            services.notifier, ctx, uuid, "build_instances", legacy_spec, spec, "error", exc
+    if not services.notifying:
+        return True
+    versioned = raised or not services.notifier.versioned
+    spec = spec_from_legacy(legacy_spec, {}) if legacy_spec is not None else None
+    await notify_compute_task_error(
+        services.notifier,
+        ctx,
+        uuid,
+        "build_instances",
+        legacy_spec,
+        spec,
+        "error",
+        exc,
+        raised_in=raised_in,
+        versioned=versioned,
+    )
+    if not versioned:
+        log.error(
+            "compute_task.build_instances.error for %s: nova cannot build it for an exception "
+            "it never raised (AttributeError in ExceptionPayload.from_exception) and stops "
+            "there; so does aioconductor, without the message",
+            uuid,
         )
+    return versioned
 
 
 async def destroy_instance(

@@ -56,6 +56,7 @@ async def notify_compute_task_error(
     exc: BaseException,
     *,
     raised_in: tuple[str, str] | None = None,
+    versioned: bool = True,
 ) -> None:
     """Send both notifications (each when its format is on); never raises.
 
@@ -65,7 +66,8 @@ async def notify_compute_task_error(
     for no spec (nova sends `{}`). `request_spec`: the RequestSpec primitive
     `from_primitives(ctx, legacy_spec, {})` makes of it, None when there is no spec.
     `raised_in`: the module and function nova would have raised `exc` in, when
-    exception_payload.RAISE_SITES does not know it.
+    exception_payload.RAISE_SITES does not know it. `versioned`: False for a failure nova
+    cannot build the versioned message of (see boot/steps.py `set_error_with_fault`).
     """
     if not (notifier.legacy or notifier.versioned):
         return
@@ -82,7 +84,7 @@ async def notify_compute_task_error(
                 versioned=False,
                 priority="ERROR",
             )
-        if notifier.versioned:
+        if notifier.versioned and versioned:
             data = {
                 "instance_uuid": instance_uuid,
                 "request_spec": (
