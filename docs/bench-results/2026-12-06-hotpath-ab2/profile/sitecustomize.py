@@ -1,5 +1,6 @@
-# Profiles an aioconductor worker process (started as `-m aioconductor.worker_process
-# --status-fd ...`) for its whole life; the stats go to $AIOC_PROFILE_DIR/worker-<pid>.prof.
+# Profiles an aioconductor worker for its whole life: `aioconductor serve` with one worker
+# (which serves in-process) or a `-m aioconductor.worker_process --status-fd ...` child;
+# the stats go to $AIOC_PROFILE_DIR/worker-<pid>.prof. Put its directory on PYTHONPATH.
 import os
 import sys
 
