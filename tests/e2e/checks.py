@@ -111,3 +111,14 @@ def conductor_failures(samples: Samples) -> dict[str, dict[str, int]]:
 def forwarded(routes: dict[str, dict[str, int]]) -> dict[str, int]:
     """The methods aioconductor forwarded to the legacy conductor, with their counts."""
     return {method: by["forwarded"] for method, by in routes.items() if by.get("forwarded")}
+
+
+# what nova 34.0.0 prints when a service starts in eventlet mode (monkey_patch.py)
+EVENTLET_MODE = "Eventlet based concurrency mode is deprecated"
+
+
+def eventlet_problems(stack: Stack) -> list[str]:
+    """`nova-eventlet`: nova-conductor really ran in eventlet mode (a threading one would
+    make the mode's measurements the `nova` mode's again)."""
+    log = stack.service("nova-conductor").log.read_text(errors="replace")
+    return [] if EVENTLET_MODE in log else ["nova-conductor did not start in eventlet mode"]

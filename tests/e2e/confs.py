@@ -41,6 +41,9 @@ class Layout:
     api_port: int
     placement_port: int
     metrics_port: int
+    # nova's SQLAlchemy driver in the cell mappings and the conductor's nova.conf: pymysql,
+    # or mysqldb (mysqlclient) for nova-conductor in eventlet mode
+    conductor_driver: str = "pymysql"
 
     @property
     def transport_url(self) -> str:
@@ -64,10 +67,11 @@ class Layout:
         return path
 
 
-def nova_conf(layout: Layout, host: str, extra: str = "") -> str:
-    """nova.conf for one service: the run's broker and databases, placement, notifications
-    in both formats on every state change, no quota limits (N parallel boots must not hit
-    one). `extra` is appended (more sections, or options of a section it opens)."""
+def nova_conf(layout: Layout, host: str, extra: str = "", driver: str = "pymysql") -> str:
+    """nova.conf for one service: the run's broker and databases (through `driver`),
+    placement, notifications in both formats on every state change, no quota limits (N
+    parallel boots must not hit one). `extra` is appended (more sections, or options of a
+    section it opens)."""
     state = layout.service_dir(host)
     return (
         "[DEFAULT]\n"
@@ -76,9 +80,9 @@ def nova_conf(layout: Layout, host: str, extra: str = "") -> str:
         f"state_path = {state}\n"
         "rpc_response_timeout = 60\n"
         "[database]\n"
-        f"connection = {cell_url(layout.cell1_db)}\n"
+        f"connection = {cell_url(layout.cell1_db, driver)}\n"
         "[api_database]\n"
-        f"connection = {cell_url(layout.api_db)}\n"
+        f"connection = {cell_url(layout.api_db, driver)}\n"
         "[placement]\n"
         "auth_type = none\n"
         f"endpoint_override = {layout.placement_url}\n"
@@ -102,6 +106,13 @@ def nova_conf(layout: Layout, host: str, extra: str = "") -> str:
         "api_servers = http://localhost:9292\n"
         f"{extra}"
     )
+
+
+def eventlet_conductor_conf(layout: Layout) -> str:
+    """nova-conductor in eventlet mode (34.0.0's `concurrency_backend`; its default is
+    threading) on mysqlclient, the driver eventlet deployments ran nova on."""
+    text = nova_conf(layout, CONDUCTOR_HOST, driver=layout.conductor_driver)
+    return text.replace("[DEFAULT]\n", "[DEFAULT]\nconcurrency_backend = eventlet\n", 1)
 
 
 def compute_conf(layout: Layout, host: str) -> str:

@@ -45,16 +45,31 @@ class ServerRecord:
 # Asked while waiting: a reason to stop waiting now (e.g. the conductor refused the boot),
 # or None.
 Stalled = Callable[[], str | None]
+# CPU seconds so far per service
+CpuClock = Callable[[], dict[str, float]]
 
 
-def run_scenario(api: JsonApi, plan: Plan, stalled: Stalled) -> list[ServerRecord]:
+@dataclass
+class Outcome:
+    records: list[ServerRecord]
+    # what each service spent while the batch booted (from the first POST to the last
+    # ACTIVE), and how long that took: which process a batch's boots wait for
+    parallel_cpu: dict[str, float] = field(default_factory=dict)
+    parallel_seconds: float = 0.0
+
+
+def run_scenario(api: JsonApi, plan: Plan, stalled: Stalled, cpu: CpuClock = dict) -> Outcome:
     _ensure_flavor(api)
     records = [ServerRecord(f"e2e-seq-{i}", "sequential") for i in range(plan.sequential)]
     batch = [ServerRecord(f"e2e-par-{i}", "parallel") for i in range(plan.parallel)]
     for record in records:
         _boot(api, record, plan, stalled)
+    before, started = cpu(), time.monotonic()
     _each_at_once(batch, lambda record: _boot(api, record, plan, stalled))
+    seconds, after = time.monotonic() - started, cpu()
     records += batch
+    spent = {name: after[name] - before.get(name, 0.0) for name in after}
+    outcome = Outcome(records, spent, seconds)
     listed = api.get("/servers/detail")["servers"]
     by_id = {server["id"]: server["status"] for server in listed}
     for record in records:
@@ -67,7 +82,7 @@ def run_scenario(api: JsonApi, plan: Plan, stalled: Stalled) -> list[ServerRecor
         if record.batch == "sequential":
             _delete(api, record, plan)
     _each_at_once(batch, lambda record: _delete(api, record, plan))
-    return records
+    return outcome
 
 
 def _each_at_once(records: list[ServerRecord], step: Callable[[ServerRecord], None]) -> None:

@@ -5,7 +5,10 @@ Modes, by who serves the `conductor` topic:
 - `legacy`: aioconductor, forwarding what it does not serve (compute_task) to a nova-conductor
   beside it (`[aioconductor] fallback_host`);
 - `alone`: aioconductor and no nova-conductor at all (the goal of issue 23);
-- `nova`: nova-conductor alone, no aioconductor (the reference).
+- `nova`: nova-conductor alone, no aioconductor (the reference), in 34.0.0's default
+  threading mode on PyMySQL;
+- `nova-eventlet`: nova-conductor alone in eventlet mode on mysqlclient (`mysql+mysqldb://`
+  in its nova.conf and in the cell mappings, which every nova service reads the cells by).
 
 Each run has fresh databases (api, cell0, cell1, placement; a FakeDriver compute cannot
 restart on an old services row) and a RabbitMQ virtual host of its own, removed afterwards.
@@ -14,6 +17,7 @@ Every process logs to a file under the run's directory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -27,8 +31,10 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
 import pymysql
 
+from aioconductor.bench.host import HostSample
 from aioconductor.novaenv import create_database, db_sync, drop_database, ensure_nova_venv
 from aioconductor.novaenv.database import api_db_sync, cell_url
 from tests.compat.nova_processes import free_port
@@ -36,7 +42,8 @@ from tests.compat.test_real_compute import query, scrape, tail
 from tests.e2e import confs
 from tests.e2e.clients import JsonApi, nova_api, placement_api, queue_consumers
 
-MODES = ("legacy", "alone", "nova")
+MODES = ("legacy", "alone", "nova", "nova-eventlet")
+AIOCONDUCTOR_MODES = ("legacy", "alone")
 ROOT = Path(__file__).resolve().parents[2]
 NOVA_SIDE = Path(__file__).with_name("nova_side")
 CELL0 = "00000000-0000-0000-0000-000000000000"
@@ -69,7 +76,21 @@ class Stack:
 
     @property
     def with_aioconductor(self) -> bool:
-        return self.mode != "nova"
+        return self.mode in AIOCONDUCTOR_MODES
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time so far of each service's process tree (forked workers included), of
+        MariaDB, RabbitMQ and this process (the scenario's HTTP clients), and the machine's
+        idle time (all cores together): the stack shares the machine's cores."""
+        host = HostSample.now()
+        own = psutil.Process().cpu_times()
+        spent = {s.name: _tree_cpu_seconds(s.proc.pid) for s in self.services}
+        return spent | {
+            "mariadb": host.database_cpu,
+            "rabbitmq": host.broker_cpu,
+            "scenario": own.user + own.system,
+            "idle": host.idle,
+        }
 
     def metrics(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         """aioconductor's /metrics samples (empty in `nova` mode)."""
@@ -107,7 +128,7 @@ def running_stack(mode: str, root: Path, computes: int = 1) -> Iterator[Stack]:
     (logs and configuration stay under `root`)."""
     if mode not in MODES:
         raise ValueError(f"mode {mode!r}: one of {', '.join(MODES)}")
-    prefix = f"e2e_{mode}_{uuid.uuid4().hex[:8]}"
+    prefix = f"e2e_{mode.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
     layout = confs.Layout(
         prefix=prefix,
         root=root,
@@ -119,6 +140,7 @@ def running_stack(mode: str, root: Path, computes: int = 1) -> Iterator[Stack]:
         api_port=free_port(),
         placement_port=free_port(),
         metrics_port=free_port(),
+        conductor_driver="mysqldb" if mode == "nova-eventlet" else "pymysql",
     )
     stack = Stack(mode, layout, [confs.compute_host(i) for i in range(1, computes + 1)])
     with ExitStack() as cleanup:
@@ -161,6 +183,8 @@ def _build_databases(layout: confs.Layout) -> None:
         ]
         for job in jobs:
             job.result()
+    driver = layout.conductor_driver
+    cell1 = cell_url(layout.cell1_db, driver)
     connection = pymysql.connect(host="127.0.0.1", user="root", database=layout.api_db)
     try:
         with connection.cursor() as cursor:
@@ -168,8 +192,8 @@ def _build_databases(layout: confs.Layout) -> None:
                 "INSERT INTO cell_mappings (created_at, uuid, name, transport_url, "
                 "database_connection, disabled) VALUES (NOW(), %s, %s, %s, %s, 0)",
                 [
-                    (CELL0, "cell0", "none:///", cell_url(layout.cell0_db)),
-                    (str(uuid.uuid4()), "cell1", layout.transport_url, cell_url(layout.cell1_db)),
+                    (CELL0, "cell0", "none:///", cell_url(layout.cell0_db, driver)),
+                    (str(uuid.uuid4()), "cell1", layout.transport_url, cell1),
                 ],
             )
         connection.commit()
@@ -188,6 +212,13 @@ def _start(stack: Stack) -> None:
         _nova_service(stack, "nova-conductor", confs.LEGACY_CONDUCTOR_HOST)
     if stack.mode == "nova":
         _nova_service(stack, "nova-conductor", confs.CONDUCTOR_HOST)
+    if stack.mode == "nova-eventlet":
+        conf = layout.service_dir(confs.CONDUCTOR_HOST) / "nova.conf"
+        conf.write_text(confs.eventlet_conductor_conf(layout))
+        # nova's switch to threading would override the file's concurrency_backend
+        env = {k: v for k, v in os.environ.items() if k != "OS_NOVA_DISABLE_EVENTLET_PATCHING"}
+        command = _nova_command("nova-conductor", conf)
+        _launch(stack, "nova-conductor", command, confs.CONDUCTOR_HOST, env)
     _nova_service(stack, "nova-scheduler", confs.SCHEDULER_HOST)
     api_dir = layout.service_dir(confs.API_HOST)
     (api_dir / "nova.conf").write_text(confs.nova_conf(layout, confs.API_HOST))
@@ -202,7 +233,7 @@ def _start(stack: Stack) -> None:
         log = stack.service("aioconductor").log
         _wait(stack, "aioconductor", lambda: "worker ready" in log.read_text(errors="replace"))
     conductor_host = confs.LEGACY_CONDUCTOR_HOST if stack.mode == "legacy" else None
-    conductor_host = confs.CONDUCTOR_HOST if stack.mode == "nova" else conductor_host
+    conductor_host = conductor_host if stack.with_aioconductor else confs.CONDUCTOR_HOST
     if conductor_host:
         _wait_consumed(stack, "nova-conductor", f"conductor.{conductor_host}")
     _wait_consumed(stack, "nova-scheduler", f"scheduler.{confs.SCHEDULER_HOST}")
@@ -270,6 +301,20 @@ def _launch(
             start_new_session=True,  # its own process group: its workers go with it
         )
     stack.services.append(Service(name, log, proc, nova))
+
+
+def _tree_cpu_seconds(pid: int) -> float:
+    try:
+        root = psutil.Process(pid)
+        tree = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for proc in tree:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 def _reap(proc: subprocess.Popen[bytes]) -> int:
