@@ -128,3 +128,21 @@ def conductor_failures(samples: Samples) -> dict[str, dict[str, int]]:
 def forwarded(routes: dict[str, dict[str, int]]) -> dict[str, int]:
     """The methods aioconductor forwarded to the legacy conductor, with their counts."""
     return {method: by["forwarded"] for method, by in routes.items() if by.get("forwarded")}
+
+
+# what nova 34.0.0 prints when a service starts in eventlet mode (monkey_patch.py)
+EVENTLET_MODE = "Eventlet based concurrency mode is deprecated"
+
+
+def eventlet_problems(stack: Stack) -> list[str]:
+    """`nova-eventlet`: every nova-conductor (with several cells, the superconductor and
+    each cell's) really ran in eventlet mode (a threading one would make the mode's
+    measurements the `nova` mode's again)."""
+    conductors = [s for s in stack.services if s.name.split(":")[0] == "nova-conductor"]
+    if not conductors:
+        return ["no nova-conductor ran"]
+    return [
+        f"{s.name} did not start in eventlet mode"
+        for s in conductors
+        if EVENTLET_MODE not in s.log.read_text(errors="replace")
+    ]

@@ -93,6 +93,9 @@ class Layout:
     placement_port: int
     metrics_port: int  # the (super)conductor's
     reschedule: bool = False  # RESCHEDULE_HOST fails the first build of `e2e-resched-*`
+    # nova's SQLAlchemy driver in the cell mappings and the conductors' nova.conf: pymysql,
+    # or mysqldb (mysqlclient) for nova-conductor in eventlet mode
+    conductor_driver: str = "pymysql"
 
     @property
     def split(self) -> bool:
@@ -130,12 +133,18 @@ class Layout:
         return path
 
 
-def nova_conf(layout: Layout, host: str, extra: str = "", cell: Cell | None = None) -> str:
-    """nova.conf for one service: the run's broker and databases, placement, notifications
-    in both formats on every state change, no quota limits (N parallel boots must not hit
-    one). `cell`: a cell-level service of a stack with several cells (its cell's vhost and
-    database, no API database); otherwise an API-level one. `extra` is appended (more
-    sections, or options of a section it opens)."""
+def nova_conf(
+    layout: Layout,
+    host: str,
+    extra: str = "",
+    cell: Cell | None = None,
+    driver: str = "pymysql",
+) -> str:
+    """nova.conf for one service: the run's broker and databases (through `driver`),
+    placement, notifications in both formats on every state change, no quota limits (N
+    parallel boots must not hit one). `cell`: a cell-level service of a stack with several
+    cells (its cell's vhost and database, no API database); otherwise an API-level one.
+    `extra` is appended (more sections, or options of a section it opens)."""
     state = layout.service_dir(host)
     if cell is not None:
         transport, database, api_database = cell.transport_url, cell.db, ""
@@ -143,7 +152,7 @@ def nova_conf(layout: Layout, host: str, extra: str = "", cell: Cell | None = No
         # with several cells the API level's [database] is cell0, as devstack sets it
         database = layout.cell0_db if layout.split else layout.cells[0].db
         transport = layout.transport_url
-        api_database = f"[api_database]\nconnection = {cell_url(layout.api_db)}\n"
+        api_database = f"[api_database]\nconnection = {cell_url(layout.api_db, driver)}\n"
     return (
         "[DEFAULT]\n"
         f"host = {host}\n"
@@ -151,7 +160,7 @@ def nova_conf(layout: Layout, host: str, extra: str = "", cell: Cell | None = No
         f"state_path = {state}\n"
         "rpc_response_timeout = 60\n"
         "[database]\n"
-        f"connection = {cell_url(database)}\n"
+        f"connection = {cell_url(database, driver)}\n"
         f"{api_database}"
         "[placement]\n"
         "auth_type = none\n"
@@ -211,6 +220,15 @@ def _reschedule_options(layout: Layout, host: str) -> str:
     if host == RESCHEDULE_HOST:
         return "[compute]\nconsecutive_build_service_disable_threshold = 0\n"
     return ""
+
+
+def eventlet_conductor_conf(layout: Layout, cell: Cell | None = None) -> str:
+    """nova-conductor in eventlet mode (34.0.0's `concurrency_backend`; its default is
+    threading) on mysqlclient, the driver eventlet deployments ran nova on: the
+    superconductor, or with `cell` that cell's conductor."""
+    host = cell.conductor_host if cell else CONDUCTOR_HOST
+    text = nova_conf(layout, host, cell=cell, driver=layout.conductor_driver)
+    return text.replace("[DEFAULT]\n", "[DEFAULT]\nconcurrency_backend = eventlet\n", 1)
 
 
 def compute_conf(layout: Layout, host: str) -> str:

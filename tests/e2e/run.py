@@ -1,9 +1,9 @@
 """One end-to-end run (a stack, the scenario, every check) as a report, and the command line
 of scripts/e2e-tier:
 
-    python -m tests.e2e.run [--mode legacy|alone|nova ...] [--sequential N] [--parallel N]
-                            [--computes N] [--cells N] [--reschedule]
-                            [--compare-notifications] [--keep DIR]
+    python -m tests.e2e.run [--mode legacy|alone|nova|nova-eventlet ...] [--sequential N]
+                            [--parallel N] [--computes N] [--cells N] [--reschedule N]
+                            [--compare-notifications] [--keep DIR] [--json FILE]
 
 Exit code 0 when every run passed its checks (and the notification streams compared equal,
 when asked), 1 otherwise.
@@ -24,7 +24,7 @@ from pathlib import Path
 from tests.e2e import checks, notifications, reschedule
 from tests.e2e.cells import cell_problems
 from tests.e2e.scenario import Plan, ServerRecord, boot_times, run_scenario
-from tests.e2e.stack import MODES, Stack, running_stack
+from tests.e2e.stack import AIOCONDUCTOR_MODES, MODES, Stack, running_stack
 
 
 @dataclass
@@ -34,6 +34,8 @@ class RunReport:
     root: Path
     start_seconds: float = 0.0
     records: list[ServerRecord] = field(default_factory=list)
+    parallel_cpu: dict[str, float] = field(default_factory=dict)  # service -> CPU seconds
+    parallel_seconds: float = 0.0
     problems: dict[str, list[str]] = field(default_factory=dict)  # check -> problems
     routes: dict[str, dict[str, int]] = field(default_factory=dict)  # aioconductor's
     # each aioconductor's (the superconductor's, each cell conductor's): host -> routes
@@ -72,7 +74,12 @@ def run(
     with running_stack(mode, root, computes, cells, rescheduling) as stack:
         report.start_seconds = time.monotonic() - started
         after_boot = partial(reschedule.look_at_boot, stack, seen=seen) if rescheduling else None
-        report.records = run_scenario(stack.api, plan, lambda: _stalled(stack), after_boot)
+        outcome = run_scenario(
+            stack.api, plan, lambda: _stalled(stack), after_boot, stack.cpu_seconds
+        )
+        report.records = outcome.records
+        report.parallel_cpu = outcome.parallel_cpu
+        report.parallel_seconds = outcome.parallel_seconds
         report.problems["servers"] = checks.server_problems(report.records)
         report.problems["allocations"] = checks.allocation_problems(stack.placement, report.records)
         events = {
@@ -110,13 +117,15 @@ def run(
             )
         report.exit_codes = stack.stop()
         expected = reschedule.EXPECTED_ERRORS if rescheduling else ()
+        if mode == "nova-eventlet":
+            report.problems["eventlet"] = checks.eventlet_problems(stack)
         report.problems["logs"] = [
             f"{name}: {line}"
             for name, lines in checks.log_problems(stack, expected).items()
             for line in lines
         ]
     report.problems["exits"] = [f"{n} exited {c}" for n, c in report.exit_codes.items() if c]
-    if mode != "nova":
+    if mode in AIOCONDUCTOR_MODES:
         report.problems["conductor"] = _conductor_problems(report)
     return report
 
@@ -169,6 +178,8 @@ def summary(report: RunReport) -> str:
                 f"   {batch}: {times['n']:.0f} booted, POST to ACTIVE median "
                 f"{times['median']:.2f} s, max {times['max']:.2f} s"
             )
+    if report.parallel_cpu and report.parallel_seconds:
+        lines.append(f"   parallel boots' CPU over {report.parallel_seconds:.1f} s: {_cpu(report)}")
     for record in report.records:
         boot = f"{record.boot_seconds:.2f} s" if record.boot_seconds is not None else "-"
         gone = f"{record.delete_seconds:.2f} s" if record.delete_seconds is not None else "-"
@@ -176,7 +187,7 @@ def summary(report: RunReport) -> str:
             f"   {record.name}: to ACTIVE {boot} on {record.host}, delete {gone}, "
             f"seen {record.statuses}"
         )
-    if report.mode != "nova":
+    if report.mode in AIOCONDUCTOR_MODES:
         native = sum(by.get("native", 0) for by in report.routes.values())
         lines.append(f"   conductor calls: {native} native, forwarded {report.forwarded or 'none'}")
         for host, routes in report.conductor_routes.items():
@@ -189,6 +200,18 @@ def summary(report: RunReport) -> str:
     return "\n".join(lines)
 
 
+def _cpu(report: RunReport) -> str:
+    """Each process's CPU seconds during the parallel batch, the busiest first, with the
+    share of one core it kept busy; then the machine's idle time (all cores)."""
+    spent = dict(report.parallel_cpu)
+    idle = spent.pop("idle", None)
+    ranked = sorted(spent.items(), key=lambda item: -item[1])
+    text = ", ".join(
+        f"{name} {cpu:.1f} s ({cpu / report.parallel_seconds:.0%})" for name, cpu in ranked
+    )
+    return text if idle is None else f"{text}; idle {idle:.1f} s"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="scripts/e2e-tier",
@@ -196,7 +219,10 @@ def main(argv: list[str] | None = None) -> int:
         "boot, list, reboot and delete servers, check, and print a summary per mode.",
     )
     parser.add_argument(
-        "--mode", action="append", choices=MODES, help="repeatable; default: alone and nova"
+        "--mode",
+        action="append",
+        choices=MODES,
+        help="repeatable, run in the order given; default: alone and nova",
     )
     parser.add_argument("--sequential", type=int, default=3, help="servers booted one by one")
     parser.add_argument("--parallel", type=int, default=10, help="servers booted at once")
@@ -257,6 +283,8 @@ def _as_json(report: RunReport) -> dict[str, object]:
     return {
         "mode": report.mode,
         "start_seconds": report.start_seconds,
+        "parallel_seconds": report.parallel_seconds,
+        "parallel_cpu_seconds": report.parallel_cpu,
         "servers": [
             {
                 "name": r.name,

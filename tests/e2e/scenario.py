@@ -48,6 +48,17 @@ class ServerRecord:
 # Asked while waiting: a reason to stop waiting now (e.g. the conductor refused the boot),
 # or None.
 Stalled = Callable[[], str | None]
+# CPU seconds so far per service
+CpuClock = Callable[[], dict[str, float]]
+
+
+@dataclass
+class Outcome:
+    records: list[ServerRecord]
+    # what each service spent while the batch booted (from the first POST to the last
+    # ACTIVE), and how long that took: which process a batch's boots wait for
+    parallel_cpu: dict[str, float] = field(default_factory=dict)
+    parallel_seconds: float = 0.0
 
 
 def run_scenario(
@@ -55,17 +66,22 @@ def run_scenario(
     plan: Plan,
     stalled: Stalled,
     after_boot: Callable[[list[ServerRecord]], None] | None = None,
-) -> list[ServerRecord]:
+    cpu: CpuClock = dict,
+) -> Outcome:
     """The scenario; `after_boot` looks at the stack once every server has booted, before
-    any is rebooted or deleted."""
+    any is rebooted or deleted; `cpu` is read before and after the parallel batch."""
     _ensure_flavor(api)
     records = [ServerRecord(f"e2e-seq-{i}", "sequential") for i in range(plan.sequential)]
     records += [ServerRecord(f"e2e-resched-{i}", "rescheduled") for i in range(plan.rescheduled)]
     batch = [ServerRecord(f"e2e-par-{i}", "parallel") for i in range(plan.parallel)]
     for record in records:
         _boot(api, record, plan, stalled)
+    before, started = cpu(), time.monotonic()
     _each_at_once(batch, lambda record: _boot(api, record, plan, stalled))
+    seconds, after = time.monotonic() - started, cpu()
     records += batch
+    spent = {name: after[name] - before.get(name, 0.0) for name in after}
+    outcome = Outcome(records, spent, seconds)
     listed = api.get("/servers/detail")["servers"]
     by_id = {server["id"]: server["status"] for server in listed}
     for record in records:
@@ -80,7 +96,7 @@ def run_scenario(
         if record.batch != "parallel":
             _delete(api, record, plan)
     _each_at_once(batch, lambda record: _delete(api, record, plan))
-    return records
+    return outcome
 
 
 def _each_at_once(records: list[ServerRecord], step: Callable[[ServerRecord], None]) -> None:

@@ -5,7 +5,10 @@ Modes, by who serves the `conductor` topic:
 - `legacy`: aioconductor, forwarding what it does not serve (compute_task) to a nova-conductor
   beside it (`[aioconductor] fallback_host`);
 - `alone`: aioconductor and no nova-conductor at all (the goal of issue 23);
-- `nova`: nova-conductor alone, no aioconductor (the reference).
+- `nova`: nova-conductor alone, no aioconductor (the reference), in 34.0.0's default
+  threading mode on PyMySQL;
+- `nova-eventlet`: nova-conductor alone in eventlet mode on mysqlclient (`mysql+mysqldb://`
+  in its nova.conf and in the cell mappings, which every nova service reads the cells by).
 
 Each run has fresh databases (api, cell0, cell1 and more cells, placement; a FakeDriver
 compute cannot restart on an old services row) and a RabbitMQ virtual host of its own (one
@@ -15,12 +18,14 @@ run's directory.
 With several cells the stack is laid out as nova's cells v2 guide lays out a multi-cell
 deployment: the conductor at the API level is the superconductor, and each cell has a
 conductor of its own (the same kind as the superconductor: aioconductor in `alone` and
-`legacy` modes, nova-conductor in `nova` mode) on its vhost and database; cells are
+`legacy` modes, nova-conductor in `nova` mode, nova-conductor in eventlet mode in
+`nova-eventlet` mode) on its vhost and database; cells are
 created with `nova-manage cell_v2 create_cell`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -36,8 +41,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pymysql
 
+from aioconductor.bench.host import HostSample
 from aioconductor.novaenv import create_database, db_sync, drop_database, ensure_nova_venv
 from aioconductor.novaenv.database import api_db_sync, cell_url
 from tests.compat.nova_processes import free_port
@@ -51,7 +58,8 @@ from tests.e2e.clients import (
     queue_consumers,
 )
 
-MODES = ("legacy", "alone", "nova")
+MODES = ("legacy", "alone", "nova", "nova-eventlet")
+AIOCONDUCTOR_MODES = ("legacy", "alone")
 ROOT = Path(__file__).resolve().parents[2]
 NOVA_SIDE = Path(__file__).with_name("nova_side")
 CELL0 = "00000000-0000-0000-0000-000000000000"
@@ -91,7 +99,21 @@ class Stack:
 
     @property
     def with_aioconductor(self) -> bool:
-        return self.mode != "nova"
+        return self.mode in AIOCONDUCTOR_MODES
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time so far of each service's process tree (forked workers included), of
+        MariaDB, RabbitMQ and this process (the scenario's HTTP clients), and the machine's
+        idle time (all cores together): the stack shares the machine's cores."""
+        host = HostSample.now()
+        own = psutil.Process().cpu_times()
+        spent = {s.name: _tree_cpu_seconds(s.proc.pid) for s in self.services}
+        return spent | {
+            "mariadb": host.database_cpu,
+            "rabbitmq": host.broker_cpu,
+            "scenario": own.user + own.system,
+            "idle": host.idle,
+        }
 
     @property
     def conductor_ports(self) -> dict[str, int]:
@@ -168,7 +190,7 @@ def running_stack(
         raise ValueError(f"{cells} cells need at least as many computes (got {computes})")
     if reschedule and computes < 2 * cells:
         raise ValueError("a reschedule needs a second compute in the first compute's cell")
-    prefix = f"e2e_{mode}_{uuid.uuid4().hex[:8]}"
+    prefix = f"e2e_{mode.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
     vhost = f"aioc_{prefix}"
     layout = confs.Layout(
         prefix=prefix,
@@ -190,6 +212,7 @@ def running_stack(
         placement_port=free_port(),
         metrics_port=free_port(),
         reschedule=reschedule,
+        conductor_driver="mysqldb" if mode == "nova-eventlet" else "pymysql",
     )
     stack = Stack(mode, layout, [confs.compute_host(i) for i in range(1, computes + 1)])
     with ExitStack() as cleanup:
@@ -239,12 +262,12 @@ def _build_databases(stack: Stack) -> None:
     if layout.split:
         _create_cells(stack)
     else:
-        cell = layout.cells[0]
+        cell, driver = layout.cells[0], layout.conductor_driver
         _insert_cell_mappings(
             layout.api_db,
             [
-                (CELL0, "cell0", "none:///", cell_url(layout.cell0_db)),
-                (str(uuid.uuid4()), cell.name, cell.transport_url, cell_url(cell.db)),
+                (CELL0, "cell0", "none:///", cell_url(layout.cell0_db, driver)),
+                (str(uuid.uuid4()), cell.name, cell.transport_url, cell_url(cell.db, driver)),
             ],
         )
     rows = query(layout.api_db, "SELECT name, uuid FROM cell_mappings")
@@ -270,15 +293,16 @@ def _create_cells(stack: Stack) -> None:
     level's nova.conf, at once."""
     layout = stack.layout
     conf = _api_conf(layout)
+    driver = layout.conductor_driver
     commands = [
-        ["map_cell0", "--database_connection", cell_url(layout.cell0_db)],
+        ["map_cell0", "--database_connection", cell_url(layout.cell0_db, driver)],
         *(
             [
                 "create_cell",
                 "--name",
                 cell.name,
                 "--database_connection",
-                cell_url(cell.db),
+                cell_url(cell.db, driver),
                 "--transport-url",
                 cell.transport_url,
             ]
@@ -320,6 +344,8 @@ def _start(stack: Stack) -> None:
             _nova_service(stack, "nova-conductor", confs.legacy_host(host), cell)
         if stack.mode == "nova":
             _nova_service(stack, "nova-conductor", host, cell)
+        if stack.mode == "nova-eventlet":
+            _eventlet_conductor(stack, host, cell)
     _nova_service(stack, "nova-scheduler", confs.SCHEDULER_HOST)
     api_conf = _api_conf(layout)
     _wsgi(stack, "nova-api", layout.api_port, api_conf.parent)
@@ -336,7 +362,7 @@ def _start(stack: Stack) -> None:
         amqp = cell.amqp_url if cell else layout.amqp_url
         if stack.mode == "legacy":
             _wait_consumed(stack, "nova-conductor", f"conductor.{confs.legacy_host(host)}", amqp)
-        if stack.mode == "nova":
+        if not stack.with_aioconductor:
             _wait_consumed(stack, "nova-conductor", f"conductor.{host}", amqp)
     _wait_consumed(stack, "nova-scheduler", f"scheduler.{confs.SCHEDULER_HOST}")
     _wait(stack, "nova-api", stack.api.answers)
@@ -366,6 +392,15 @@ def _nova_service(stack: Stack, binary: str, host: str, cell: confs.Cell | None 
     conf.write_text(confs.nova_conf(stack.layout, host, cell=cell))
     name = f"{binary}:{cell.name}" if cell else binary
     _launch(stack, name, _nova_command(binary, conf), host)
+
+
+def _eventlet_conductor(stack: Stack, host: str, cell: confs.Cell | None) -> None:
+    conf = stack.layout.service_dir(host) / "nova.conf"
+    conf.write_text(confs.eventlet_conductor_conf(stack.layout, cell))
+    # nova's switch to threading would override the file's concurrency_backend
+    env = {k: v for k, v in os.environ.items() if k != "OS_NOVA_DISABLE_EVENTLET_PATCHING"}
+    name = f"nova-conductor:{cell.name}" if cell else "nova-conductor"
+    _launch(stack, name, _nova_command("nova-conductor", conf), host, env)
 
 
 def _nova_command(binary: str, conf: Path) -> list[str]:
@@ -411,6 +446,20 @@ def _launch(
             start_new_session=True,  # its own process group: its workers go with it
         )
     stack.services.append(Service(name, log, proc, nova))
+
+
+def _tree_cpu_seconds(pid: int) -> float:
+    try:
+        root = psutil.Process(pid)
+        tree = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for proc in tree:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 def _reap(proc: subprocess.Popen[bytes]) -> int:

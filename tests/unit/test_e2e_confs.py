@@ -10,7 +10,9 @@ from tests.e2e import confs
 from tests.e2e.reschedule import BUILD_EVENT, build_event_results
 
 
-def layout(tmp_path: Path, cells: int = 2, reschedule: bool = False) -> confs.Layout:
+def layout(
+    tmp_path: Path, cells: int = 2, reschedule: bool = False, driver: str = "pymysql"
+) -> confs.Layout:
     return confs.Layout(
         prefix="p",
         root=tmp_path,
@@ -26,6 +28,7 @@ def layout(tmp_path: Path, cells: int = 2, reschedule: bool = False) -> confs.La
         placement_port=2,
         metrics_port=3,
         reschedule=reschedule,
+        conductor_driver=driver,
     )
 
 
@@ -74,6 +77,27 @@ def test_one_cell_keeps_a_single_cell_deployment(tmp_path: Path) -> None:
     assert "transport_url" not in api["oslo_messaging_notifications"]
     compute = parse(confs.compute_conf(one, confs.compute_host(1)))
     assert compute["DEFAULT"]["transport_url"] == api["DEFAULT"]["transport_url"]
+
+
+def test_eventlet_conductors_on_mysqlclient_in_every_cell(tmp_path: Path) -> None:
+    two = layout(tmp_path, driver="mysqldb")
+    sup = parse(confs.eventlet_conductor_conf(two))
+    cell = parse(confs.eventlet_conductor_conf(two, two.cells[1]))
+    assert sup["DEFAULT"]["host"] == confs.CONDUCTOR_HOST
+    assert sup["DEFAULT"]["concurrency_backend"] == "eventlet"
+    assert sup["database"]["connection"].startswith("mysql+mysqldb://")
+    assert sup["database"]["connection"].endswith("/p_cell0")
+    assert sup["api_database"]["connection"].startswith("mysql+mysqldb://")
+    assert cell["DEFAULT"]["host"] == "e2e-conductor-cell2"
+    assert cell["DEFAULT"]["concurrency_backend"] == "eventlet"
+    assert cell["DEFAULT"]["transport_url"].endswith("/vhost_cell2")
+    assert cell["database"]["connection"].startswith("mysql+mysqldb://")
+    assert cell["database"]["connection"].endswith("/p_cell2")
+    assert not cell.has_section("api_database")
+    # the other services' own files stay on PyMySQL, in threading mode
+    api = parse(confs.nova_conf(two, confs.API_HOST))
+    assert api["api_database"]["connection"].startswith("mysql+pymysql://")
+    assert "concurrency_backend" not in api["DEFAULT"]
 
 
 def test_reschedule_makes_the_first_compute_fail_and_be_weighed_first(tmp_path: Path) -> None:
