@@ -58,8 +58,10 @@ def _data(value: Primitive) -> dict[str, Any]:
 
 def _set(obj: Primitive, name: str, value: Any, *, changed: bool = True) -> None:
     _data(obj)[name] = value
+    if not changed:
+        return
     changes = obj.setdefault("nova_object.changes", [])
-    if changed and name not in changes:
+    if name not in changes:
         changes.append(name)
 
 
@@ -101,6 +103,8 @@ async def setup_instance_group(
         _set(group, "hosts", details.hosts)
         _set(group, "policy", details.policy)
         _set(group, "members", details.members)
+    # obj_what_changed: a field holding an object with changes is changed too
+    _set(spec, "instance_group", group)
 
 
 async def _hosts_all_cells(services: BootServices, ctx: RequestContext, members: Any) -> list[str]:
