@@ -63,6 +63,7 @@ SCENARIOS = [
                                                               "member_on": EARLIER_HOST}}),
     Scenario("affinity_group_multi_create", instances=2,
              options={"server_group": {"policy": "affinity"}}),
+    Scenario("soft_affinity_not_configured", options={"server_group": {"policy": "soft-affinity"}}),
     Scenario("reschedule_in_group", reschedule="alternate",
              options={"server_group": {"policy": "anti-affinity", "member_on": EARLIER_HOST}}),
 ]  # fmt: skip
@@ -196,6 +197,12 @@ def test_boot_matches_nova_conductor(both: dict[str, Side], scenario: Scenario) 
     # the scenario did what it is about, on nova's side first
     if scenario.scheduler_mode == "no_valid_host":
         assert [r["vm_state"] for r in theirs.cell0["instances"]] == ["error"]
+    elif scenario.name == "soft_affinity_not_configured":
+        # refused before the scheduler is asked: buried in cell0 with nova's reason
+        assert not theirs.scheduler_calls
+        assert [r["vm_state"] for r in theirs.cell0["instances"]] == ["error"]
+        fault = theirs.cell0["instance_faults"][0]["message"]
+        assert "ServerGroupSoftAffinityWeigher not configured" in fault, fault
     elif scenario.delete_build_requests:
         assert not theirs.casts
     elif "instance_quota" in scenario.options:
@@ -221,7 +228,7 @@ def test_boot_matches_nova_conductor(both: dict[str, Side], scenario: Scenario) 
     else:
         assert len(theirs.casts) == scenario.instances, both["nova"].tail()
     group = scenario.options.get("server_group")
-    if group:
+    if group and theirs.casts:
         _assert_group_sent(theirs, group, uuids)
     if "instance_quota" not in scenario.options:
         assert "build_requests" not in ours.api, (
