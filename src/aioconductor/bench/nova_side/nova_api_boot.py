@@ -77,12 +77,9 @@ def provision(ctx, uuids, reservation_id, options=None):
     """The rows nova-api writes for one request of len(uuids) instances; what it casts.
 
     options: name, metadata, tags (strings), blank_bdm (a blank local disk besides the image
-<<<<<<< HEAD
     BDM), ephemeral_gb, port_resource_request (a port uuid: the bandwidth request group
-    nova's network API makes for a QoS port)."""
-=======
-    BDM), ephemeral_gb, server_group ({policy, member_on}: see server_group)."""
->>>>>>> fecbc25 (boot oracle: server-group scenarios (anti-affinity with an earlier member on a host, affinity multi-create, a reschedule in a group) equal to nova-conductor's; the spec marks instance_group changed as nova's obj_what_changed does; nova-api's side names the group and adds its members)
+    nova's network API makes for a QoS port), server_group ({policy, member_on}: see
+    server_group)."""
     from nova import block_device, objects
     from nova.compute import api as compute_api
     from nova.compute import power_state, vm_states
