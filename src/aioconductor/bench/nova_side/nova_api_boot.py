@@ -58,10 +58,9 @@ def server_group(ctx, policy, member_on=None):
     """A group of the user's project (as `os-server-groups` creates it) and, when
     `member_on` names a host, one earlier member already built there (its instance in the
     cell of `[database]`); the group as nova-api reads it for the request."""
-    from nova import context as nova_context
     from nova import objects
 
-    admin = nova_context.get_admin_context()
+    admin = ctx.elevated()  # the request's id: both sides' notifications carry the same
     objects.InstanceGroup(admin, uuid=GROUP_UUID, name="oracle-group", policy=policy,
                           project_id=ctx.project_id, user_id=ctx.user_id).create()  # fmt: skip
     if member_on:
