@@ -276,6 +276,14 @@ class HostMappingNotFound(Invalid):
     msg_fmt = "Host '%(name)s' is not mapped to any cell"
 
 
+class UnsupportedPolicyException(Invalid):
+    msg_fmt = "ServerGroup policy is not supported: %(reason)s"
+
+
+class InstanceGroupNotFound(NotFound):
+    msg_fmt = "Instance group %(group_uuid)s could not be found."
+
+
 class InstanceMappingNotFound(NotFound):
     msg_fmt = "Instance %(uuid)s has no mapping to a cell."
 

@@ -122,6 +122,11 @@ class Side:
             "[notifications]\nnotify_on_state_change = vm_and_task_state\n"
             "notification_format = both\n"
             "[oslo_messaging_notifications]\ndriver = messagingv2\n"
+            # every group policy but soft-affinity is supported: a soft-affinity group is
+            # the boot nova refuses with UnsupportedPolicyException (the conductors read
+            # weight_classes for nothing else)
+            "[filter_scheduler]\nweight_classes = "
+            "nova.scheduler.weights.affinity.ServerGroupSoftAntiAffinityWeigher\n"
         )
         if self.name == "aio":
             text += f"[aioconductor]\nmetrics_bind = 127.0.0.1:{metrics_port}\n"

@@ -20,3 +20,6 @@ def test_migration_lists_match_nova(tmp_path: Path) -> None:
     statuses = [m["primitive"]["nova_object.data"]["status"] for m in steps["rt h1/n1"]]
     assert statuses == ["migrating", "post-migrating", "error", "accepted", "error"]
     assert len(steps["evacuations"]) == 2  # the soft-deleted 'done' one too (read_deleted=yes)
+    in_progress = [m["primitive"]["nova_object.data"]["status"] for m in steps["in progress h1/n1"]]
+    assert in_progress == ["migrating", "post-migrating", "accepted"]  # no 'error' ones
+    assert "not served natively" not in outcome.our_log

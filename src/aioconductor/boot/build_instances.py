@@ -10,12 +10,12 @@ goes to ERROR with a fault. This runs in the instance's own cell: its compute ca
 own conductor (nova never targets this method at another cell).
 
 Forwarded whole, before anything is written (boot/gate.py `why_reschedule_forwarded`):
-the requests of old computes, server groups, Cyborg, and volumes with attachments (their
-attachment is checked with Cinder). A failure may need one thing we do not build, a
-Neutron deallocation (when the compute did not do it already); with a legacy conductor
-configured such a request is then forwarded whole, which is safe because every failure is
-found before the first write (a refused claim writes nothing). Without one, the failure
-is recorded as nova records it and what was skipped is logged.
+the requests of old computes, Cyborg, and volumes with attachments (their attachment is
+checked with Cinder). A failure may need one thing we do not build, a Neutron deallocation
+(when the compute did not do it already); with a legacy conductor configured such a request
+is then forwarded whole, which is safe because every failure is found before the first
+write (a refused claim writes nothing). Without one, the failure is recorded as nova
+records it and what was skipped is logged.
 """
 
 from __future__ import annotations

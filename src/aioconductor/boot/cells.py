@@ -43,7 +43,7 @@ class CellDatabases:
         self._main = main
         self._main_url = settings.async_database_url()
         self._by_url: dict[str, Database] = {}
-        self._every: list[Database] | None = None
+        self._every: list[tuple[str, Database]] | None = None
         self._lock = asyncio.Lock()
 
     @property
@@ -76,6 +76,18 @@ class CellDatabases:
         """Every cell's database (cell0 included), in the mappings' order. Read once and
         kept, as nova's `load_cells` keeps its CELLS (a new cell needs a restart in nova too):
         the quota recheck and the compute version cap ask for it on every boot."""
+        return [db for _, db in await self._cells(ctx, api_db, url_defaults)]
+
+    async def every_cell_but_cell0(
+        self, ctx: RequestContext, api_db: Database, url_defaults: UrlDefaults
+    ) -> list[Database]:
+        """nova's `scatter_gather_skip_cell0`'s cells: where instances can have a host."""
+        cells = await self._cells(ctx, api_db, url_defaults)
+        return [db for uuid, db in cells if uuid != CELL0_UUID]
+
+    async def _cells(
+        self, ctx: RequestContext, api_db: Database, url_defaults: UrlDefaults
+    ) -> list[tuple[str, Database]]:
         if self._every is not None:
             return self._every
         from aioconductor.objects import cell_mapping
@@ -88,7 +100,9 @@ class CellDatabases:
             url_defaults=url_defaults,
         )
         cells = await cell_mapping.get_all(call)
-        every = [self.for_cell(cell) for cell in cells["nova_object.data"]["objects"]]
+        every = [
+            (cell_uuid(cell), self.for_cell(cell)) for cell in cells["nova_object.data"]["objects"]
+        ]
         if every:  # nova reads again while there is none
             self._every = every
         return every

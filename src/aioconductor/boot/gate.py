@@ -3,8 +3,7 @@
 The decision is taken before anything is written or asked of the scheduler: a request
 forwarded after a step of ours would be built twice. A boot is forwarded when it needs a
 service client we do not build (Cyborg accelerators, a port's device profile), a part of the
-conductor not written yet (server groups, a retry carried in from elsewhere), or objects at
-versions other
+conductor not written yet (a retry carried in from elsewhere), or objects at versions other
 than nova 34.0.0's, which we do not guess at.
 """
 
@@ -44,8 +43,6 @@ def _spec_problem(spec: dict[str, Any]) -> str | None:
 def _reschedule_spec_problem(spec: dict[str, Any]) -> str | None:
     """What a spec may not carry in a boot or a reschedule (a reschedule's spec carries the
     retry of the attempts before it)."""
-    if spec.get("instance_group"):
-        return "a server group (the group's hosts and policies)"
     flavor = _object(spec.get("flavor"))[2]
     if "accel:device_profile" in (flavor.get("extra_specs") or {}):
         return "a Cyborg device profile (accel:device_profile)"
@@ -121,8 +118,6 @@ def why_reschedule_forwarded(
         "Flavor"
     ):
         return "a flavor dict in the filter properties (an old compute)"
-    if filter_properties.get("instance_group") or filter_properties.get("group_updated"):
-        return "a server group (the group's hosts and policies)"
     if not filter_properties.get("retry"):
         return "filter properties without a retry (rescheduling is off)"
     if requested_networks is not None and _object(requested_networks)[0] != "NetworkRequestList":

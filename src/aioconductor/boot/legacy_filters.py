@@ -13,6 +13,7 @@ import json
 import logging
 from typing import Any
 
+from aioconductor.boot import server_groups
 from aioconductor.errors import NovaError
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def legacy_filter_properties(spec: dict[str, Any]) -> dict[str, Any]:
     if spec.get("limits"):
         props["limits"] = limits_dict(spec["limits"])
     if spec.get("instance_group"):
-        raise ValueError("server group properties are not built here")
+        props.update(server_groups.legacy_group_info(spec["instance_group"]))
     hints = spec.get("scheduler_hints")
     if hints:
         props["scheduler_hints"] = {name: _scheduler_hint(value) for name, value in hints.items()}

@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from aioconductor.boot import server_groups
 from aioconductor.boot.legacy_filters import data
 from aioconductor.objects import primitives as p
 from aioconductor.objects.catalog import NOVA_OBJECT_VERSIONS
@@ -76,8 +77,7 @@ def _legacy_instance(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def spec_from_legacy(legacy: dict[str, Any], filter_properties: dict[str, Any]) -> Primitive:
-    """RequestSpec.from_primitives: a new spec from the legacy dicts (filter_properties
-    carrying no server group: those reschedules go to the legacy conductor)."""
+    """RequestSpec.from_primitives: a new spec from the legacy dicts."""
     fields: dict[str, Any] = {"num_instances": legacy.get("num_instances", 1)}
     image = legacy.get("image")
     fields["image"] = _image_from_dict(image) if isinstance(image, dict) else None
@@ -96,7 +96,7 @@ def spec_from_legacy(legacy: dict[str, Any], filter_properties: dict[str, Any]) 
     retry = filter_properties.get("retry", {})
     fields["retry"] = _retry_from_dict(retry) if retry else None
     fields["limits"] = _limits_from_dict(filter_properties.get("limits", {}))
-    fields["instance_group"] = None
+    fields["instance_group"] = server_groups.group_from_legacy(filter_properties)
     hints = filter_properties.get("scheduler_hints", {})
     fields["scheduler_hints"] = (
         None

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from aioconductor.boot import cell0, steps
+from aioconductor.boot import cell0, server_groups, steps
 from aioconductor.boot.cells import CellDatabases, cell_uuid
 from aioconductor.boot.failures import recorded
 from aioconductor.boot.legacy_filters import (
@@ -130,6 +130,7 @@ async def schedule_and_build_instances(
     uuids = [str(data(spec).get("instance_uuid")) for spec in request_specs]
     burial = cell0.Burial(services, ctx, request_specs[0], block_device_mapping, tags)
     try:
+        await server_groups.setup_instance_group(services, ctx, request_specs[0])
         host_lists = await services.scheduler.select_destinations(ctx, request_specs[0], uuids)
     except Exception as exc:
         log.exception("Failed to schedule instances %s", ", ".join(uuids))
@@ -244,6 +245,7 @@ async def _build(
         chosen.get("nodename"),
         [(data(a).get("service_host"), data(a).get("nodename")) for a in alternates],
     )
+    await server_groups.load_hosts(services, ctx, plan.spec)
     props = legacy_filter_properties(data(plan.spec))
     populate_retry(props, uuid, services.settings.boot.max_attempts)
     populate_filter_properties(props, chosen)

@@ -1,10 +1,11 @@
 """The nova.conf options the native boot path reads besides the ones every call needs.
 
 `[quota]` (the instance-count recheck after scheduling), `[DEFAULT]
-default_availability_zone` (a host in no AZ aggregate) and `[DEFAULT]
-osapi_compute_unique_server_name_scope` (Instance.create's hostname check), with nova
-34.0.0's names and defaults. The deprecated `[DEFAULT] quota_<name>` spellings are read
-too, as oslo.config does.
+default_availability_zone` (a host in no AZ aggregate), `[DEFAULT]
+osapi_compute_unique_server_name_scope` (Instance.create's hostname check) and
+`[filter_scheduler] enabled_filters` / `weight_classes` (whether a server group's policy is
+supported), with nova 34.0.0's names and defaults. The deprecated `[DEFAULT]
+quota_<name>` spellings are read too, as oslo.config does.
 """
 
 from __future__ import annotations
@@ -32,6 +33,17 @@ class QuotaOptions(BaseModel):
     ram: int = Field(50 * 1024, ge=-1)
 
 
+# [filter_scheduler] defaults
+ENABLED_FILTERS = (
+    "ComputeFilter",
+    "ComputeCapabilitiesFilter",
+    "ImagePropertiesFilter",
+    "ServerGroupAntiAffinityFilter",
+    "ServerGroupAffinityFilter",
+)
+ALL_WEIGHERS = "nova.scheduler.weights.all_weighers"
+
+
 class BootOptions(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -39,6 +51,8 @@ class BootOptions(BaseModel):
     max_attempts: int = Field(3, ge=1)  # [scheduler] max_attempts
     unique_server_name_scope: str = ""  # "", "project" or "global"
     quota: QuotaOptions = Field(default_factory=QuotaOptions)
+    enabled_filters: tuple[str, ...] = ENABLED_FILTERS
+    weight_classes: tuple[str, ...] = (ALL_WEIGHERS,)
 
 
 def boot_options(conf: NovaConf) -> BootOptions:
@@ -76,4 +90,8 @@ def _boot_options(conf: NovaConf) -> BootOptions:
     scope = conf.get("DEFAULT", "osapi_compute_unique_server_name_scope")
     if scope is not None:
         values["unique_server_name_scope"] = scope
+    for name in ("enabled_filters", "weight_classes"):
+        listed = conf.get("filter_scheduler", name)
+        if listed is not None:  # an oslo ListOpt
+            values[name] = tuple(item.strip() for item in listed.split(",") if item.strip())
     return BootOptions.model_validate(values)

@@ -35,6 +35,7 @@ RAISE_SITES: dict[str, tuple[str, str]] = {
     "HostMappingNotFound": ("nova.objects.host_mapping", "_get_by_host_from_db"),
     "MaxRetriesExceeded": ("nova.scheduler.utils", "populate_retry"),
     "TooManyInstances": ("nova.compute.utils", "check_num_instances_quota"),
+    "UnsupportedPolicyException": ("nova.scheduler.utils", "_get_group_details"),
 }
 
 

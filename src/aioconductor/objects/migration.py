@@ -1,5 +1,6 @@
-"""MigrationList reads from the resource tracker (every minute per node) and from start-up
-and the incomplete-migration cleanup."""
+"""MigrationList reads from the resource tracker (every minute per node), from start-up and
+the incomplete-migration cleanup, and from the anti-affinity check of a build in a server
+group (`get_in_progress_by_host_and_node`)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ COLUMNS = (
 _BOOLEANS = {"hidden", "cross_cell_move", "deleted"}
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM migrations"
 _FINISHED = ("confirmed", "reverted", "failed", "completed", "cancelled", "done")
+# get_in_progress_by_host_and_node leaves failed ones out too
+_FINISHED_OR_ERROR = (*_FINISHED, "error")
 # get_by_filters keys that take a plain equality; nova ignores keys it does not know
 _EQUAL_FILTERS = ("migration_type", "hidden", "instance_uuid", "user_id", "project_id")
 
@@ -54,18 +57,28 @@ def _migration_list(rows: list[dict[str, Any]]) -> p.Primitive:
     return p.make_list("MigrationList", MIGRATION_LIST_VERSION, objects)
 
 
-@remotable_classmethod("MigrationList", "get_in_progress_and_error")
-async def get_in_progress_and_error(call: ClassCall, host: str, node: str) -> p.Primitive:
+async def _on_host_and_node(
+    call: ClassCall, host: str, node: str, finished: tuple[str, ...]
+) -> p.Primitive:
     _check(call)
-    finished = raw.marks(len(_FINISHED))
     # nova's `~status.in_(...)` is `status NOT IN (...)`: NULL statuses are left out too
     sql = (
         f"{_SELECT} WHERE ((source_compute = %s AND source_node = %s) OR "
-        f"(dest_compute = %s AND dest_node = %s)) AND status NOT IN ({finished})"
+        f"(dest_compute = %s AND dest_node = %s)) AND status NOT IN ({raw.marks(len(finished))})"
         f"{_deleted(call.ctx)}"
     )
-    args = (host, node, host, node, *_FINISHED)
+    args = (host, node, host, node, *finished)
     return _migration_list(await call.db.fetch_all(sql, args))
+
+
+@remotable_classmethod("MigrationList", "get_in_progress_and_error")
+async def get_in_progress_and_error(call: ClassCall, host: str, node: str) -> p.Primitive:
+    return await _on_host_and_node(call, host, node, _FINISHED)
+
+
+@remotable_classmethod("MigrationList", "get_in_progress_by_host_and_node")
+async def get_in_progress_by_host_and_node(call: ClassCall, host: str, node: str) -> p.Primitive:
+    return await _on_host_and_node(call, host, node, _FINISHED_OR_ERROR)
 
 
 @remotable_classmethod("MigrationList", "get_by_filters")

@@ -44,6 +44,10 @@ def run(ctx, objects, step):
     step("rt h1/n1", by_id(lambda: mlist.get_in_progress_and_error(ctx, "h1", "n1")))
     step("rt h2/n2", by_id(lambda: mlist.get_in_progress_and_error(ctx, "h2", "n2")))
     step("rt unknown", by_id(lambda: mlist.get_in_progress_and_error(ctx, "hx", "nx")))
+    # a build's anti-affinity check: migrations in error are not in progress there
+    in_progress = mlist.get_in_progress_by_host_and_node
+    step("in progress h1/n1", by_id(lambda: in_progress(ctx, "h1", "n1")))
+    step("in progress h2/n2", by_id(lambda: in_progress(ctx, "h2", "n2")))
     evacuations = {"source_compute": "h1", "status": ["accepted", "pre-migrating", "done"],
                    "migration_type": "evacuation"}  # fmt: skip
     deleted_ctx = nova_context.get_admin_context(read_deleted="yes")

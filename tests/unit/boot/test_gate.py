@@ -34,9 +34,13 @@ def test_a_plain_boot_is_built_here() -> None:
     assert why_forwarded(brs, specs, networks({"network_id": "none"})) is None
 
 
-def test_server_groups_accelerators_and_resource_requests_are_forwarded() -> None:
+def test_a_boot_into_a_server_group_is_built_here() -> None:
+    brs, specs = boot(instance_group=obj("InstanceGroup", uuid="g"))
+    assert why_forwarded(brs, specs, None) is None
+
+
+def test_cyborg_profiles_are_forwarded() -> None:
     cases = {
-        "server group": boot(instance_group=obj("InstanceGroup", uuid="g")),
         "Cyborg": boot(extra_specs={"accel:device_profile": "gpu"}),
     }
     for words, (brs, specs) in cases.items():
@@ -91,6 +95,14 @@ def test_a_reschedule_is_built_here_even_with_its_spec_carrying_a_retry() -> Non
     assert why_reschedule_forwarded(**reschedule(request_spec=spec)) is None
 
 
+def test_a_reschedule_in_a_server_group_is_built_here() -> None:
+    group = obj("InstanceGroup", uuid="g", policy="anti-affinity")
+    spec = obj("RequestSpec", flavor=obj("Flavor"), instance_group=group)
+    props = {"retry": {"num_attempts": 1, "hosts": [["h1", "n1"]]}, "group_updated": True}
+    args = reschedule(request_spec=spec, filter_properties=props)
+    assert why_reschedule_forwarded(**args) is None
+
+
 def test_reschedules_of_old_computes_and_of_what_we_do_not_build_are_forwarded() -> None:
     cases = {
         "older than Queens": reschedule(host_lists=None),
@@ -98,9 +110,6 @@ def test_reschedules_of_old_computes_and_of_what_we_do_not_build_are_forwarded()
         "rescheduling is off": reschedule(filter_properties={}),
         "a flavor dict": reschedule(
             filter_properties={"retry": {"num_attempts": 1}, "instance_type": {"id": 1}}
-        ),
-        "server group": reschedule(
-            filter_properties={"retry": {"num_attempts": 1}, "group_updated": True}
         ),
         "tuples": reschedule(requested_networks=[["net", None, None, None]]),
         "Cyborg device profile": reschedule(

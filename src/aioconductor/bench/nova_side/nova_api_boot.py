@@ -5,7 +5,9 @@ what nova-api writes and casts for one boot request, with nova's own objects and
 instance mapping in one transaction, `_populate_instance_for_create`), `cast` is
 `ComputeTaskAPI.schedule_and_build_instances` with what nova-api passes (the request's BDMs and
 tags without instance uuids, the requested networks also set on every spec), and
-`map_cells` writes cell and host mappings as `nova-manage cell_v2` does.
+`map_cells` writes cell and host mappings as `nova-manage cell_v2` does. With the option
+`server_group` the request names a group (scheduler hint `group`), which nova-api reads
+(`_get_requested_instance_group`) and adds each instance to (`InstanceGroup.add_members`).
 """
 
 IMAGE_ID = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
@@ -16,6 +18,8 @@ IMAGE = {
     "created_at": "2011-01-01T01:02:03.000000", "updated_at": "2011-01-01T01:02:03.000000",
     "deleted": False, "deleted_at": None, "is_public": True,
 }  # fmt: skip
+GROUP_UUID = "0f9a7c4e-5b1d-4e2a-8c3f-6d7e8f9a0b1c"
+EARLIER_MEMBER = "7e6d5c4b-3a29-4817-b6f5-e4d3c2b1a098"
 
 
 def map_cells(admin, cells, hosts):
@@ -50,12 +54,31 @@ def flavor(ephemeral_gb=0):
     )  # fmt: skip
 
 
+def server_group(ctx, policy, member_on=None):
+    """A group of the user's project (as `os-server-groups` creates it) and, when
+    `member_on` names a host, one earlier member already built there (its instance in the
+    cell of `[database]`); the group as nova-api reads it for the request."""
+    from nova import objects
+
+    admin = ctx.elevated()  # the request's id: both sides' notifications carry the same
+    objects.InstanceGroup(admin, uuid=GROUP_UUID, name="oracle-group", policy=policy,
+                          project_id=ctx.project_id, user_id=ctx.user_id).create()  # fmt: skip
+    if member_on:
+        objects.Instance(admin, uuid=EARLIER_MEMBER, user_id=ctx.user_id,
+                         project_id=ctx.project_id, host=member_on, node=f"{member_on}-node",
+                         compute_id=1, vm_state="active", power_state=1, memory_mb=512,
+                         vcpus=1).create()  # fmt: skip
+        objects.InstanceGroup.add_members(admin, GROUP_UUID, [EARLIER_MEMBER])
+    return objects.InstanceGroup.get_by_uuid(ctx, GROUP_UUID)
+
+
 def provision(ctx, uuids, reservation_id, options=None):
     """The rows nova-api writes for one request of len(uuids) instances; what it casts.
 
     options: name, metadata, tags (strings), blank_bdm (a blank local disk besides the image
     BDM), ephemeral_gb, port_resource_request (a port uuid: the bandwidth request group
-    nova's network API makes for a QoS port)."""
+    nova's network API makes for a QoS port), server_group ({policy, member_on}: see
+    server_group)."""
     from nova import block_device, objects
     from nova.compute import api as compute_api
     from nova.compute import power_state, vm_states
@@ -76,6 +99,10 @@ def provision(ctx, uuids, reservation_id, options=None):
         )  # fmt: skip
     bdm_list = objects.BlockDeviceMappingList(objects=base_bdms)
     tags = objects.TagList(objects=[objects.Tag(ctx, tag=t) for t in options.get("tags", [])])
+    group, hints = None, {}
+    if options.get("server_group"):
+        group = server_group(ctx, **options["server_group"])
+        hints = {"group": group.uuid}
     build_requests, specs = [], []
     port_requests = []
     if options.get("port_resource_request"):
@@ -90,7 +117,7 @@ def provision(ctx, uuids, reservation_id, options=None):
     for index, uuid in enumerate(uuids):
         spec = objects.RequestSpec.from_components(
             ctx, uuid, IMAGE, chosen, None, objects.InstancePCIRequests(requests=[]),
-            {"scheduler_hints": {}, "instance_type": chosen}, None, None,
+            {"scheduler_hints": hints, "instance_type": chosen}, group, None,
             security_groups=objects.SecurityGroupList(
                 objects=[objects.SecurityGroup(name=n) for n in security_groups]
             ),
@@ -140,6 +167,8 @@ def provision(ctx, uuids, reservation_id, options=None):
         mapping.user_id = ctx.user_id
         mapping.cell_mapping = None
         api._create_reqspec_buildreq_instmapping(ctx, spec, build_request, mapping)
+        if group is not None:
+            group.members.extend(objects.InstanceGroup.add_members(ctx, group.uuid, [uuid]))
         build_requests.append(build_request)
         specs.append(spec)
     networks = objects.NetworkRequestList(objects=[objects.NetworkRequest(network_id="none")])
