@@ -109,7 +109,7 @@ async def setup_instance_group(
 
 async def _hosts_all_cells(services: BootServices, ctx: RequestContext, members: Any) -> list[str]:
     """`_get_instance_group_hosts_all_cells`: a cell that fails or times out is skipped."""
-    cells = await services.cells.every_cell_but_cell0(ctx, services.api_db, services.url_defaults)
+    cells = await services.cells.every_cell_but_cell0(ctx, services.api, services.url_defaults)
     found = await asyncio.gather(
         *(
             asyncio.wait_for(instance_group.hosts_of(db, ctx, members), CELL_TIMEOUT)
@@ -133,7 +133,7 @@ async def _group_details(
     if not instance_uuid:
         return None
     try:
-        group = await instance_group.read_by_instance_uuid(services.api_db, ctx, str(instance_uuid))
+        group = await instance_group.read_by_instance_uuid(services.api, ctx, str(instance_uuid))
     except InstanceGroupNotFound:
         return None
     fields = _data(group)
