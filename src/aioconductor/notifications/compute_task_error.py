@@ -23,6 +23,7 @@ from typing import Any
 from aioconductor.context import RequestContext
 from aioconductor.notifications import field_order
 from aioconductor.notifications.exception_payload import exception_payload, nova_exception
+from aioconductor.notifications.instance_payloads import payload
 from aioconductor.notifications.legacy_primitive import (
     FIELD_ORDER,
     in_order,
@@ -30,7 +31,7 @@ from aioconductor.notifications.legacy_primitive import (
     to_primitive,
 )
 from aioconductor.notifications.notifier import Notifications
-from aioconductor.notifications.request_spec_payload import payload, request_spec_payload
+from aioconductor.notifications.request_spec_payload import request_spec_payload
 
 log = logging.getLogger(__name__)
 

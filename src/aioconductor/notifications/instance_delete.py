@@ -24,8 +24,8 @@ from typing import Any
 
 from aioconductor.errors import InstanceNotFound
 from aioconductor.notifications import instance_payloads as payloads
+from aioconductor.notifications.instance_payloads import payload
 from aioconductor.notifications.instance_update import loaded
-from aioconductor.notifications.request_spec_payload import payload
 from aioconductor.objects.registry import InstanceCall
 
 log = logging.getLogger(__name__)

@@ -52,7 +52,8 @@ _INSTANCE_PAYLOAD_ORDER = (
 )  # fmt: skip
 
 
-def _payload(name: str, version: str, data: dict[str, Any]) -> dict[str, Any]:
+def payload(name: str, version: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A versioned payload object's primitive."""
     return {
         "nova_object.name": name,
         "nova_object.namespace": "nova",
@@ -171,8 +172,8 @@ def versioned_payload(
 ) -> dict[str, Any]:
     # InstanceUpdatePayload's own fields first, as nova writes them
     data: dict[str, Any] = {
-        "state_update": _payload("InstanceStateUpdatePayload", "1.0", dict(state_fields)),
-        "audit_period": _payload(
+        "state_update": payload("InstanceStateUpdatePayload", "1.0", dict(state_fields)),
+        "audit_period": payload(
             "AuditPeriodPayload",
             "1.0",
             {
@@ -184,7 +185,7 @@ def versioned_payload(
         "tags": [_data(tag)["tag"] for tag in _data(instance.get("tags")).get("objects", [])],
     }
     data.update(instance_payload_data(instance, ctx_raw, block_devices, shares))
-    return _payload("InstanceUpdatePayload", UPDATE_PAYLOAD_VERSION, data)
+    return payload("InstanceUpdatePayload", UPDATE_PAYLOAD_VERSION, data)
 
 
 def instance_payload_data(
@@ -218,13 +219,13 @@ def flavor_payload(flavor: Mapping[str, Any]) -> dict[str, Any]:
     """FlavorPayload 1.4: fields the stored flavor lacks (projects, always) come out null:
     nova reads them on an orphaned copy, which cannot lazy-load."""
     data = _data(flavor)
-    return _payload("FlavorPayload", "1.4", {k: data.get(k) for k in _FLAVOR_SCHEMA})
+    return payload("FlavorPayload", "1.4", {k: data.get(k) for k in _FLAVOR_SCHEMA})
 
 
 def block_device_payloads(bdms: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """BlockDevicePayload.from_bdms: volumes only."""
     return [
-        _payload(
+        payload(
             "BlockDevicePayload",
             "1.0",
             {
@@ -243,7 +244,7 @@ def block_device_payloads(bdms: Sequence[Mapping[str, Any]]) -> list[dict[str, A
 def share_payloads(shares: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """SharePayload.from_instance: every mapping (its export location left out, as nova)."""
     return [
-        _payload(
+        payload(
             "SharePayload",
             "1.0",
             {
@@ -274,7 +275,7 @@ def ip_payloads(network_info: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 address = ip["address"]
                 version = ip.get("version") or ipaddress.ip_address(address).version
                 out.append(
-                    _payload(
+                    payload(
                         "IpPayload",
                         "1.0",
                         {

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aioconductor.notifications.field_order import FIELD_ORDER
-from aioconductor.notifications.instance_payloads import flavor_payload
+from aioconductor.notifications.instance_payloads import flavor_payload, payload
 from aioconductor.notifications.legacy_primitive import in_order
 
 REQUEST_SPEC_PAYLOAD_VERSION = "1.1"
@@ -29,15 +29,6 @@ _CELL_ORDER = ("id", "cpuset", "pcpuset", "cpuset_reserved", "memory", "pagesize
 _PCI_REQUEST_FIELDS = ("count", "spec", "alias_name", "request_id", "numa_policy")
 _GROUP_FIELDS = ("uuid", "name", "user_id", "project_id", "policies", "members", "hosts",
                  "policy", "rules")  # fmt: skip
-
-
-def payload(name: str, version: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "nova_object.name": name,
-        "nova_object.namespace": "nova",
-        "nova_object.version": version,
-        "nova_object.data": data,
-    }
 
 
 def _data(value: Any) -> dict[str, Any]:
