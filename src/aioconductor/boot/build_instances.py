@@ -103,8 +103,11 @@ async def build_instances(
     security_groups: Any,
     request_spec: Primitive,
     host_lists: list[list[Primitive]],
+    block_device_mappings: dict[str, Primitive],
 ) -> None:
-    """nova's ComputeTaskManager.build_instances for a reschedule (host_lists given)."""
+    """nova's ComputeTaskManager.build_instances for a reschedule (host_lists given).
+    `block_device_mappings`: each instance's, read by the caller before anything was
+    written (nova reads them after the zone's save; nothing in between changes them)."""
     reschedule = _Reschedule(services, db, ctx, request_spec, requested_networks)
     try:
         populate_retry(
@@ -180,7 +183,7 @@ async def build_instances(
         populate_filter_properties(local_props, chosen)
         local_spec = spec_from_legacy(reschedule.legacy, local_props)
         data(local_spec)["requested_resources"] = data(request_spec).get("requested_resources")
-        bdms = await read_block_device_mappings(services, db, ctx, uuid)
+        bdms = block_device_mappings[uuid]
         log.debug(
             "Selected host: %s; Selected node: %s; Alternates: %s (instance %s)",
             chosen.get("service_host"),

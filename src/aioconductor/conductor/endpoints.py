@@ -276,11 +276,14 @@ class ComputeTaskEndpoint:
             raise not_native(f"{what} with {reason}")
         from aioconductor.boot import build_instances as reschedule
 
+        # read once, before any write: the gate needs them and so does the cast
+        bdms_by_uuid = {}
         for instance in instances:
             uuid = str(instance["nova_object.data"].get("uuid"))
             bdms = await reschedule.read_block_device_mappings(self.boot, db, ctx, uuid)
             if reschedule.volume_attachments(bdms):
                 raise not_native(f"{what} with a volume attachment (checked with Cinder)")
+            bdms_by_uuid[uuid] = bdms
         await reschedule.build_instances(
             self.boot,
             db,
@@ -294,6 +297,7 @@ class ComputeTaskEndpoint:
             security_groups=security_groups,
             request_spec=request_spec,
             host_lists=host_lists,
+            block_device_mappings=bdms_by_uuid,
         )
 
     migrate_server = _orchestration("migrate_server")
